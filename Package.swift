@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "FortGanguli",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "fortganguli", targets: ["fortganguli"]),
+        .library(name: "FortGanguli", targets: ["FortGanguli"]),
+        .library(name: "Landscape", targets: ["Landscape"]),
+        .library(name: "Linalg", targets: ["Linalg"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS (CBLAS + LAPACKE) and GSL in one module: see Sources/CNumerics/README.md.
+        .systemLibrary(name: "CNumerics", path: "Sources/CNumerics"),
+        .target(name: "Linalg", dependencies: ["CNumerics"]),
+        .target(name: "Landscape", dependencies: ["Linalg"]),
+        .target(name: "FortGanguli", dependencies: ["Linalg", "Landscape"]),
+        .executableTarget(
+            name: "fortganguli",
+            dependencies: [
+                "FortGanguli", "Landscape", "Linalg",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
+        .testTarget(name: "LandscapeTests", dependencies: ["Landscape", "Linalg"]),
+        .testTarget(name: "FortGanguliTests", dependencies: ["FortGanguli", "Landscape", "Linalg"]),
+        .testTarget(name: "FortGanguliCLITests", dependencies: ["fortganguli"]),
+    ]
+)

@@ -1,0 +1,21 @@
+// The one C boundary of the package: OpenBLAS's CBLAS, LAPACKE and the parts of GSL we use.
+#ifndef FORTGANGULI_CNUMERICS_SHIM_H
+#define FORTGANGULI_CNUMERICS_SHIM_H
+
+#include <cblas.h>
+// gsl_randist.h includes gsl_cblas.h, whose CBLAS enums clash with OpenBLAS's cblas.h.
+// Claim its include guard so only OpenBLAS's declarations are seen.
+#define __GSL_CBLAS_H__
+#include <lapacke.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_errno.h>
+
+// GSL's generator types are mutable C globals, which Swift 6 strict concurrency rejects;
+// these accessors hand them out as values.
+static inline const gsl_rng_type *cn_rng_mt19937(void) { return gsl_rng_mt19937; }
+
+// Stops GSL from calling abort() on a domain error; callers check arguments themselves.
+static inline void cn_gsl_disable_abort(void) { gsl_set_error_handler_off(); }
+
+#endif

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Bulk edge and outlier count of a Hessian spectrum.
+///
+/// The rule: the bulk edge is the top eigenvalue of the noise (bulk-generating) term alone,
+/// λ₁(noise). A PSD spike can only push eigenvalues up, so eigenvalues just above λ₁(noise) are
+/// not evidence of an outlier; an eigenvalue counts as an outlier only if it exceeds the edge by a
+/// margin the size of the edge's finite-size fluctuation. We estimate that fluctuation from the
+/// noise spectrum itself, as the spread of its top `C` eigenvalues, λ₁(noise) − λ_C(noise): near a
+/// soft edge both the spacing of the top eigenvalues and the fluctuation of λ₁ scale alike
+/// (Tracy–Widom, ∝ D^{-2/3}), and C subcritical spikes can lift the top eigenvalues by about
+/// that much. So a subcritical spike counts as no outlier, and a BBP outlier, which sits a finite
+/// distance above the edge, counts.
+public struct OutlierCount: Equatable, Sendable, Codable {
+    /// λ₁ of the noise term.
+    public var bulkEdge: Double
+    /// The finite-size margin above the edge.
+    public var margin: Double
+    /// How many eigenvalues exceed bulkEdge + margin.
+    public var outliers: Int
+
+    /// - Parameters:
+    ///   - eigenvalues: the Hessian's eigenvalues, any order.
+    ///   - noiseTopEigenvalues: the top eigenvalues of the noise term alone, at least `spikeRank` of them.
+    ///   - spikeRank: the rank of the spike (C for the model); sets how many noise eigenvalues span the margin.
+    public init(eigenvalues: [Double], noiseTopEigenvalues: [Double], spikeRank: Int) {
+        let noise = noiseTopEigenvalues.sorted(by: >)
+        precondition(!noise.isEmpty, "need at least the top noise eigenvalue")
+        let edge = noise[0]
+        let k = min(max(spikeRank, 2), noise.count)
+        let margin = edge - noise[k - 1]
+        bulkEdge = edge
+        self.margin = margin
+        outliers = eigenvalues.reduce(0) { $0 + ($1 > edge + margin ? 1 : 0) }
+    }
+}
+
+/// Overlap of the gradient with each eigenvector: cos²∠(g, u_i) = (gᵀu_i)²/‖g‖², in the order given.
+/// Takes projections, not vectors, so the same code serves a dense eigenbasis and Gram space.
+public func gradientCosineSquared(projections: [Double], gradientNormSquared: Double) -> [Double] {
+    guard gradientNormSquared > 0 else { return projections.map { _ in 0 } }
+    return projections.map { $0 * $0 / gradientNormSquared }
+}
+
+/// Fraction of the gradient's squared norm in the first `k` eigenvectors (eigenvalues descending).
+public func gradientPower(cosineSquared: [Double], top k: Int) -> Double {
+    cosineSquared.prefix(k).reduce(0, +)
+}
+
+/// Trace(H), ‖H‖ (spectral norm, max |λ|) and their ratio, from a full spectrum (zeros may be omitted).
+public struct TraceOverNorm: Equatable, Sendable {
+    public var trace: Double
+    public var spectralNorm: Double
+    public var ratio: Double { spectralNorm > 0 ? trace / spectralNorm : .nan }
+
+    public init(eigenvalues: [Double]) {
+        trace = eigenvalues.reduce(0, +)
+        spectralNorm = eigenvalues.reduce(0) { max($0, abs($1)) }
+    }
+
+    public init(trace: Double, spectralNorm: Double) {
+        self.trace = trace
+        self.spectralNorm = spectralNorm
+    }
+}

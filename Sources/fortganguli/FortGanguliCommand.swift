@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `fortganguli` tool: simulate the Fort–Ganguli random model and reproduce the paper's model figures.
+@main
+struct FortGanguliCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fortganguli",
+        abstract: "Curvature of neural loss landscapes: the Fort–Ganguli random model and its statistics.",
+        subcommands: [SimulateCommand.self, SweepCommand.self, ReproduceCommand.self])
+}

@@ -1,0 +1,2 @@
+import ArgumentParser
+struct ReproduceCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "reproduce") }

@@ -1,0 +1,2 @@
+import ArgumentParser
+struct SweepCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "sweep") }
