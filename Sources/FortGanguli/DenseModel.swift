@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Landscape
 import Linalg
@@ -11,6 +12,8 @@ public struct DenseModel {
     public let jacobian: Matrix
     /// D×C class means c_k.
     public let classMeans: Matrix
+    /// D×(N·C) residuals E^μ_k, column μ·C + k.
+    public let residualGradients: Matrix
 
     /// Sub-stream ids: each random ingredient has its own stream, so the model's parts can be
     /// resampled independently and one part's draws never shift another's.
@@ -43,26 +46,50 @@ public struct DenseModel {
                                  accuracy: config.accuracy,
                                  logitStream: RandomStream(seed: seed, stream: Stream.logits.rawValue),
                                  labelStream: RandomStream(seed: seed, stream: Stream.labels.rawValue))
-        let generators = RandomStream(seed: seed, stream: Stream.gradients.rawValue)
         // Generator columns: first the C class means, then E^μ for μ = 0…N−1 (C columns each).
         let d = config.dimension, c = config.classes, n = config.examples
         let scaleC = config.classLengthScales.map { config.sigmaC * $0 / Double(d).squareRoot() }
         let scaleE = config.sigmaE / Double(d).squareRoot()
-        var means = generators.gaussianMatrix(rows: d, cols: c)
+        var means = DenseModel.gaussianColumns(rows: d, cols: c, seed: seed, part: 0)
         for k in 0..<c { for i in 0..<d { means[i, k] *= scaleC[k] } }
-        var j = generators.gaussianMatrix(rows: d, cols: n * c)
-        j.storage.withUnsafeMutableBufferPointer { pj in
-            means.storage.withUnsafeBufferPointer { pc in
-                for mu in 0..<n { for k in 0..<c {
-                    let base = (mu * c + k) * d
-                    for i in 0..<d { pj[base + i] = pc[k * d + i] + scaleE * pj[base + i] }
-                } }
+        var e = DenseModel.gaussianColumns(rows: d, cols: n * c, seed: seed, part: 1)
+        var j = Matrix(rows: d, cols: n * c)
+        e.storage.withUnsafeMutableBufferPointer { pe in
+            j.storage.withUnsafeMutableBufferPointer { pj in
+                means.storage.withUnsafeBufferPointer { pc in
+                    for mu in 0..<n { for k in 0..<c {
+                        let base = (mu * c + k) * d
+                        for i in 0..<d {
+                            pe[base + i] *= scaleE
+                            pj[base + i] = pc[k * d + i] + pe[base + i]
+                        }
+                    } }
+                }
             }
         }
         self.configuration = config
         self.logits = logits
         self.classMeans = means
         self.jacobian = j
+        self.residualGradients = e
+    }
+
+    /// Columns of i.i.d. N(0,1) draws, D×m: the vectors x_i that generate c (part 0) and E (part 1). Filled in
+    /// fixed blocks of columns, each from its own sub-stream, on all cores; the numbers depend
+    /// only on the seed and the shape, never on the thread count or scheduling.
+    static func gaussianColumns(rows: Int, cols: Int, seed: UInt64, part: UInt64) -> Matrix {
+        var x = Matrix(rows: rows, cols: cols)
+        let block = 256
+        let blocks = (cols + block - 1) / block
+        x.storage.withUnsafeMutableBufferPointer { px in
+            let base = UnsafeSendablePointer(px.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                let stream = RandomStream(seed: seed, stream: Stream.gradients.rawValue << 40 | part << 32 | UInt64(b))
+                let lo = b * block * rows, hi = min(cols, (b + 1) * block) * rows
+                stream.fill(base.pointer + lo, count: hi - lo)
+            }
+        }
+        return x
     }
 
     /// The exact factor F = diag(√p) − p√pᵀ of the softmax Hessian: F·Fᵀ = diag(p) − ppᵀ = P
@@ -97,26 +124,9 @@ public struct DenseModel {
         let s = 1 / Double(n).squareRoot()
         for mu in 0..<n {
             let f = DenseModel.softmaxHessianFactor(logits.probabilities[(mu * c)..<((mu + 1) * c)])
-            let block = Matrix(rows: d, cols: c, storage: Array(blocks.storage[(mu * c * d)..<((mu + 1) * c * d)]))
-            let product = BLAS.multiply(block, f, alpha: s)
-            out.storage.replaceSubrange((mu * c * d)..<((mu + 1) * c * d), with: product.storage)
+            BLAS.multiplyBlock(blocks, columns: (mu * c)..<((mu + 1) * c), by: f, alpha: s, into: &out)
         }
         return out
-    }
-
-    /// E^μ blocks as a D×(N·C) matrix.
-    public var residualGradients: Matrix {
-        let c = configuration.classes, n = configuration.examples, d = configuration.dimension
-        var e = jacobian
-        e.storage.withUnsafeMutableBufferPointer { pe in
-            classMeans.storage.withUnsafeBufferPointer { pc in
-                for mu in 0..<n { for k in 0..<c {
-                    let base = (mu * c + k) * d
-                    for i in 0..<d { pe[base + i] -= pc[k * d + i] }
-                } }
-            }
-        }
-        return e
     }
 
     /// The noise term alone, (1/N) Σ_μ E^μᵀ P^μ E^μ (D×D): the bulk of both Hessians.

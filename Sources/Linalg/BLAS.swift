@@ -59,6 +59,25 @@ public enum BLAS {
         c.symmetrizeFromLower()
     }
 
+    /// Writes α·A[:, columns]·F into the same columns of `out` (A and out with equal row counts,
+    /// F square of size columns.count). One `dgemm` on sub-blocks, without copies.
+    public static func multiplyBlock(_ a: Matrix, columns: Range<Int>, by f: Matrix, alpha: Double = 1,
+                                     into out: inout Matrix) {
+        precondition(a.rows == out.rows && f.rows == columns.count && f.cols == columns.count, "block shapes differ")
+        precondition(columns.upperBound <= a.cols && columns.upperBound <= out.cols, "columns out of range")
+        let m = a.rows, k = columns.count
+        if m == 0 || k == 0 { return }
+        a.storage.withUnsafeBufferPointer { pa in
+            f.storage.withUnsafeBufferPointer { pf in
+                out.storage.withUnsafeMutableBufferPointer { po in
+                    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, blasInt(m), blasInt(k), blasInt(k), alpha,
+                                pa.baseAddress! + columns.lowerBound * m, blasInt(m), pf.baseAddress, blasInt(k),
+                                0, po.baseAddress! + columns.lowerBound * m, blasInt(m))
+                }
+            }
+        }
+    }
+
     /// y = α·op(A)·x. One `dgemv`.
     public static func multiply(_ a: Matrix, transpose: Bool = false, _ x: [Double], alpha: Double = 1) -> [Double] {
         let n = transpose ? a.rows : a.cols

@@ -39,6 +39,11 @@ public final class RandomStream {
         }
     }
 
+    /// Writes `count` standard normal draws at `pointer`, in order.
+    public func fill(_ pointer: UnsafeMutablePointer<Double>, count: Int) {
+        for i in 0..<count { pointer[i] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
+    }
+
     /// A matrix of i.i.d. standard normal draws, filled column by column.
     public func gaussianMatrix(rows: Int, cols: Int) -> Matrix {
         var m = Matrix(rows: rows, cols: cols)
@@ -57,4 +62,10 @@ public final class RandomStream {
 
     /// A χ² draw with `degrees` degrees of freedom (GSL's sampler).
     public func chiSquared(_ degrees: Double) -> Double { gsl_ran_chisq(rng, degrees) }
+}
+
+/// A raw pointer handed to concurrent workers that write disjoint ranges of one buffer.
+public struct UnsafeSendablePointer: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Double>
+    public init(_ pointer: UnsafeMutablePointer<Double>) { self.pointer = pointer }
 }
