@@ -1,2 +1,86 @@
 import ArgumentParser
-struct SweepCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "sweep") }
+import FortGanguli
+import Foundation
+
+/// `fortganguli sweep`: the model over a log-spaced σ_z grid, one CSV row per finished (point, seed).
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Sweep σ_z on a log grid (several seeds a point), appending rows to sweep.csv; reruns resume.")
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var grid: SweepOptions
+    @Option(help: "First seed; point seeds are seed, seed+1, …") var seed: UInt64 = 0
+    @Option(help: "Output folder (sweep.csv and its manifest sweep.json).") var output = "results/sweep"
+
+    func run() throws {
+        let sweep = try grid.sweep(base: model.configuration(seed: seed))
+        try SweepRunner.run(sweep, folder: output, label: "sweep")
+    }
+}
+
+/// Grid options shared by commands that sweep σ_z.
+struct SweepOptions: ParsableArguments {
+    @Option(name: .customLong("sigma-z-min"), help: "Smallest σ_z of the grid.") var sigmaZMin = 1e-3
+    @Option(name: .customLong("sigma-z-max"), help: "Largest σ_z of the grid.") var sigmaZMax = 1e2
+    @Option(help: "Number of log-spaced σ_z points.") var points = Count(41)
+    @Option(help: "Seeds per point.") var seeds = Count(3)
+    @Option(help: "σ_c along the sweep: fixed, or power:γ (σ_c ∝ σ_z^γ, equal to --sigma-c at σ_z = --sigma-z; σ_E keeps its ratio to σ_c).")
+    var growth = "fixed"
+
+    func sweep(base: ModelConfiguration) throws -> SigmaZSweep {
+        guard let law = SigmaCGrowth(growth, anchor: base.sigmaZ) else {
+            throw ToolError("--growth is \(growth); use fixed or power:γ, e.g. power:0.25")
+        }
+        let s = SigmaZSweep(base: base, sigmaZMin: sigmaZMin, sigmaZMax: sigmaZMax,
+                            points: points.value, seeds: seeds.value, growth: law)
+        try s.validate()
+        for p in [0, s.points - 1] { try DenseModel.checkMemory(s.configuration(point: p, seed: 0)) }
+        return s
+    }
+}
+
+/// Runs a sweep into a resumable table. Shared by `sweep` and `reproduce`.
+enum SweepRunner {
+    static let header = ["point", "sigma_z", "seed", "sigma_c", "sigma_e", "mean_max_prob", "mean_entropy_bits",
+                         "q_slsc", "q_sl", "q_dl", "top_eigenvalue", "bulk_edge", "outliers", "gradient_power_top_k",
+                         "trace", "spectral_norm", "trace_over_norm", "trace_over_norm_hyperplane"]
+
+    static func manifest(_ s: SigmaZSweep) -> JSON {
+        let b = s.base
+        return .object([
+            ("examples", .integer(b.examples)), ("classes", .integer(b.classes)), ("dimension", .integer(b.dimension)),
+            ("sigma_c", .number(b.sigmaC)), ("sigma_e", .number(b.sigmaE)), ("accuracy", .number(b.accuracy)),
+            ("hessian", .string(b.hessian.rawValue)), ("length_spread", .number(b.lengthSpread)),
+            ("hyperplane_dimension", .integer(b.hyperplaneDimension)), ("top_k", .integer(b.gradientPowerK)),
+            ("sigma_z_min", .number(s.sigmaZMin)), ("sigma_z_max", .number(s.sigmaZMax)),
+            ("points", .integer(s.points)), ("seeds", .integer(s.seeds)), ("first_seed", .integer(Int(b.seed))),
+            ("growth", .string(s.growth.description)),
+        ])
+    }
+
+    static func run(_ s: SigmaZSweep, folder: String, label: String) throws {
+        let table = try ResumableTable(folder: folder, name: "sweep.csv", header: header, keyColumns: 3, manifest: manifest(s))
+        let total = s.points * s.seeds
+        var pending: [(Int, Int)] = []
+        for p in 0..<s.points { for k in 0..<s.seeds {
+            let c = s.configuration(point: p, seed: k)
+            if !table.isDone([String(p), formatNumber(c.sigmaZ), String(c.seed)]) { pending.append((p, k)) }
+        } }
+        let progress = Progress(total: total, alreadyDone: total - pending.count, label: label)
+        for (p, k) in pending {
+            let c = s.configuration(point: p, seed: k)
+            let m = try ModelSimulation.run(c)
+            try table.append([String(p), formatNumber(c.sigmaZ), String(c.seed), formatNumber(c.sigmaC), formatNumber(c.sigmaE),
+                              formatNumber(m.probabilities.meanMaxProbability), formatNumber(m.probabilities.meanEntropyBits),
+                              formatNumber(m.clustering.qSLSC), formatNumber(m.clustering.qSL), formatNumber(m.clustering.qDL),
+                              formatNumber(m.eigenvalues.first ?? .nan), formatNumber(m.outliers.bulkEdge), String(m.outliers.outliers),
+                              formatNumber(m.gradientPowerTopK), formatNumber(m.traceOverNorm.trace),
+                              formatNumber(m.traceOverNorm.spectralNorm), formatNumber(m.traceOverNorm.ratio),
+                              formatNumber(m.hyperplaneTraceOverNorm)])
+            progress.step(String(format: "σ_z = %.3g seed %d: λ₁ %.3g, %d outliers", c.sigmaZ, c.seed, m.eigenvalues.first ?? .nan, m.outliers.outliers))
+        }
+        progress.finish()
+        print("\(label): \(total) rows in \(table.url.path)")
+    }
+}
