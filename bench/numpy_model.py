@@ -55,7 +55,7 @@ def run(seed):
     sp = np.sqrt(p)
     F = np.einsum("nk,kl->nkl", sp, np.eye(C)) - p[:, :, None] * sp[:, None, :]
     B = np.einsum("nkj,nkd->njd", F, E).reshape(N * C, D) / np.sqrt(N)
-    Pbar = np.einsum("nk,kl->kl", p, np.eye(C)) - p.T @ p / N
+    Pbar = np.diag(p.mean(axis=0)) - p.T @ p / N
     w, V = np.linalg.eigh(Pbar)
     sqrt_Pbar = (V * np.sqrt(np.clip(w, 0.0, None))) @ V.T
     A = np.vstack([sqrt_Pbar @ c, B])
