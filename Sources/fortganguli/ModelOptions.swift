@@ -17,19 +17,19 @@ extension HessianVariant: ExpressibleByArgument {}
 
 /// The model's parameters, shared by `simulate` and `sweep`; defaults are the paper's.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Number of examples N.") var examples = Count(300)
-    @Option(help: "Number of classes C.") var classes = Count(10)
-    @Option(help: "Number of parameters D (accepts 1e3 notation).") var dimension = Count(1000)
-    @Option(name: .customLong("sigma-z"), help: "Logit standard deviation σ_z.") var sigmaZ = 15.0
-    @Option(name: .customLong("sigma-c"), help: "Class-mean logit-gradient scale σ_c, in units of 1/√D.") var sigmaC = 1.0
-    @Option(name: .customLong("sigma-e"), help: "Residual logit-gradient scale σ_E, in units of 1/√D.") var sigmaE = 0.7
-    @Option(help: "Fraction of examples labelled with their most probable class.") var accuracy = 0.95
-    @Option(help: "Hessian: paper (eq. 16) or full (eq. 10 G-term).") var hessian = HessianVariant.paper
-    @Option(name: .customLong("length-spread"),
+    @Option(parsing: .unconditional, help: "Number of examples N.") var examples = Count(300)
+    @Option(parsing: .unconditional, help: "Number of classes C.") var classes = Count(10)
+    @Option(parsing: .unconditional, help: "Number of parameters D (accepts 1e3 notation).") var dimension = Count(1000)
+    @Option(name: .customLong("sigma-z"), parsing: .unconditional, help: "Logit standard deviation σ_z.") var sigmaZ = 15.0
+    @Option(name: .customLong("sigma-c"), parsing: .unconditional, help: "Class-mean logit-gradient scale σ_c, in units of 1/√D.") var sigmaC = 1.0
+    @Option(name: .customLong("sigma-e"), parsing: .unconditional, help: "Residual logit-gradient scale σ_E, in units of 1/√D.") var sigmaE = 0.7
+    @Option(parsing: .unconditional, help: "Fraction of examples labelled with their most probable class.") var accuracy = 0.95
+    @Option(parsing: .unconditional, help: "Hessian: paper (eq. 16) or full (eq. 10 G-term).") var hessian = HessianVariant.paper
+    @Option(name: .customLong("length-spread"), parsing: .unconditional,
             help: "Spread s of class-mean lengths, |c_k| ∝ 1 + s(2k/(C−1) − 1), 0 ≤ s < 1.") var lengthSpread = 0.0
-    @Option(name: .customLong("hyperplane-dimension"), help: "Dimension d of the random hyperplane for Trace/‖H‖.")
+    @Option(name: .customLong("hyperplane-dimension"), parsing: .unconditional, help: "Dimension d of the random hyperplane for Trace/‖H‖.")
     var hyperplaneDimension = Count(10)
-    @Option(name: .customLong("top-k"), help: "k for gradient power in the top k eigenvectors (default C).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "k for gradient power in the top k eigenvectors (default C).")
     var topK: Count?
 
     /// The configuration these options describe (σ_z and seed set by the caller).

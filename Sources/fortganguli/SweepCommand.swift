@@ -21,8 +21,8 @@ struct SweepCommand: ParsableCommand {
 
 /// Grid options shared by commands that sweep σ_z.
 struct SweepOptions: ParsableArguments {
-    @Option(name: .customLong("sigma-z-min"), help: "Smallest σ_z of the grid.") var sigmaZMin = 1e-3
-    @Option(name: .customLong("sigma-z-max"), help: "Largest σ_z of the grid.") var sigmaZMax = 1e2
+    @Option(name: .customLong("sigma-z-min"), parsing: .unconditional, help: "Smallest σ_z of the grid.") var sigmaZMin = 1e-3
+    @Option(name: .customLong("sigma-z-max"), parsing: .unconditional, help: "Largest σ_z of the grid.") var sigmaZMax = 1e2
     @Option(help: "Number of log-spaced σ_z points.") var points = Count(41)
     @Option(help: "Seeds per point.") var seeds = Count(3)
     @Option(help: "σ_c along the sweep: fixed, or power:γ (σ_c ∝ σ_z^γ, equal to --sigma-c at σ_z = --sigma-z; σ_E keeps its ratio to σ_c).")

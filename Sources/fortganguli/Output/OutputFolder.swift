@@ -22,15 +22,29 @@ final class OutputFolder {
         var isDir: ObjCBool = false
         let existed = fm.fileExists(atPath: url.path, isDirectory: &isDir)
         if existed && !isDir.boolValue { throw ToolError("output path \(path) is a file, not a folder; choose another --output") }
-        do {
-            if !existed { try fm.createDirectory(at: url, withIntermediateDirectories: true) }
-            staging = url.appendingPathComponent(".partial-\(getpid())-\(UUID().uuidString.prefix(8))")
-            try fm.createDirectory(at: staging, withIntermediateDirectories: false)
-        } catch {
-            throw ToolError("cannot write to output folder \(path) (\(OutputFolder.reason(error))); choose a writable --output")
+        if !existed { try OutputFolder.makeDirectories(url, shownAs: path) }
+        staging = url.appendingPathComponent(".partial-\(getpid())-\(UUID().uuidString.prefix(8))")
+        if mkdir(staging.path, 0o755) != 0 {
+            throw ToolError("cannot write to output folder \(path) (\(String(cString: strerror(errno)))); choose a writable --output")
         }
         createdFolder = !existed
         Interruption.register(self)
+    }
+
+    /// `mkdir -p` with the system's own reason on failure (e.g. "Not a directory").
+    static func makeDirectories(_ url: URL, shownAs path: String) throws {
+        var current = ""
+        for component in url.pathComponents {
+            current = current.isEmpty ? component : (current == "/" ? "/" + component : current + "/" + component)
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: current, isDirectory: &isDir) {
+                if !isDir.boolValue { throw ToolError("cannot create output folder \(path): \(current) is a file; choose another --output") }
+                continue
+            }
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw ToolError("cannot create output folder \(path) (\(String(cString: strerror(errno)))); choose a writable --output")
+            }
+        }
     }
 
     static func reason(_ error: Error) -> String {

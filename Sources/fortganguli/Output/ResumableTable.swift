@@ -20,9 +20,7 @@ final class ResumableTable {
         if fm.fileExists(atPath: dir.path, isDirectory: &isDir), !isDir.boolValue {
             throw ToolError("output path \(folder) is a file, not a folder; choose another --output")
         }
-        do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw ToolError("cannot write to output folder \(folder) (\(OutputFolder.reason(error))); choose a writable --output")
-        }
+        try OutputFolder.makeDirectories(dir, shownAs: folder)
         guard fm.isWritableFile(atPath: dir.path) else {
             throw ToolError("cannot write to output folder \(folder) (permission denied); choose a writable --output")
         }
