@@ -17,7 +17,21 @@ public struct DenseModel {
 
     /// Sub-stream ids: each random ingredient has its own stream, so the model's parts can be
     /// resampled independently and one part's draws never shift another's.
-    public enum Stream: UInt64 { case logits = 1, labels = 2, gradients = 3, hyperplane = 4 }
+    public enum Stream: UInt64 { case logits = 1, labels = 2, gradients = 3, hyperplane = 4, wishart = 5 }
+
+    /// Logits and labels of `config`, from their own streams (shared by both engines).
+    public static func sampleLogits(_ config: ModelConfiguration) -> LogitSample {
+        LogitSample(examples: config.examples, classes: config.classes, sigmaZ: config.sigmaZ,
+                    accuracy: config.accuracy,
+                    logitStream: RandomStream(seed: config.seed, stream: Stream.logits.rawValue),
+                    labelStream: RandomStream(seed: config.seed, stream: Stream.labels.rawValue))
+    }
+
+    /// The D×d Gaussian whose QR gives the random hyperplane.
+    public func hyperplaneGaussian() -> Matrix {
+        RandomStream(seed: configuration.seed, stream: Stream.hyperplane.rawValue)
+            .gaussianMatrix(rows: configuration.dimension, cols: configuration.hyperplaneDimension)
+    }
 
     /// Bytes the dense path needs: five D×D matrices (H, noise term, eigenvectors, LAPACK copies)
     /// plus three D×(N·C+C) ones (generators, Jacobian, factored Hessian).
@@ -32,7 +46,7 @@ public struct DenseModel {
         let have = Double(ProcessInfo.processInfo.physicalMemory)
         if need > 0.8 * have || config.dimension > 46_000 {
             throw ModelError.tooLarge(String(
-                format: "dense mode at D = %d needs %.1f GiB but this machine has %.1f GiB; use a smaller --dimension",
+                format: "dense mode at D = %d needs %.1f GiB but this machine has %.1f GiB; use --mode gram (any D) or a smaller --dimension",
                 config.dimension, need / 1_073_741_824, have / 1_073_741_824))
         }
     }
@@ -42,10 +56,7 @@ public struct DenseModel {
         try config.validate()
         try DenseModel.checkMemory(config)
         let seed = config.seed
-        let logits = LogitSample(examples: config.examples, classes: config.classes, sigmaZ: config.sigmaZ,
-                                 accuracy: config.accuracy,
-                                 logitStream: RandomStream(seed: seed, stream: Stream.logits.rawValue),
-                                 labelStream: RandomStream(seed: seed, stream: Stream.labels.rawValue))
+        let logits = DenseModel.sampleLogits(config)
         // Generator columns: first the C class means, then E^μ for μ = 0…N−1 (C columns each).
         let d = config.dimension, c = config.classes, n = config.examples
         let scaleC = config.classLengthScales.map { config.sigmaC * $0 / Double(d).squareRoot() }
@@ -109,11 +120,16 @@ public struct DenseModel {
     }
 
     /// P̄ = (1/N) Σ_μ P^μ.
-    public var meanSoftmaxHessian: Matrix {
-        let c = configuration.classes, n = configuration.examples
+    public var meanSoftmaxHessian: Matrix { DenseModel.meanSoftmaxHessian(logits) }
+
+    static func meanSoftmaxHessian(_ logits: LogitSample) -> Matrix {
+        let c = logits.classes, n = logits.examples
+        let p = logits.probabilities
         var m = Matrix(rows: c, cols: c)
-        for mu in 0..<n { m = m + softmaxHessian(example: mu) }
-        return (1 / Double(n)) * m
+        for mu in 0..<n { for j in 0..<c { for i in 0..<c {
+            m[i, j] += ((i == j ? p[mu * c + i] : 0) - p[mu * c + i] * p[mu * c + j]) / Double(n)
+        } } }
+        return m
     }
 
     /// D×(N·C) matrix whose block μ is (1/√N)·A^μ·F^μ, where A^μ is the D×C block μ of `blocks`

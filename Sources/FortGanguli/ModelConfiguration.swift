@@ -29,8 +29,25 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// k of "gradient power in the top k eigenvectors"; nil means C.
     public var topK: Int? = nil
     public var seed: UInt64 = 0
+    /// Engine: dense (D×D), Gram (m×m) or auto.
+    public var mode = EngineMode.auto
 
     public init() {}
+
+    /// Number of generator vectors, m = C + N·C.
+    public var generators: Int { classes * (examples + 1) }
+
+    /// The engine `auto` picks: dense while D is below the measured crossover (≈ m/2... see
+    /// `denseCrossover`), Gram beyond it, where its cost no longer grows with D.
+    public var resolvedMode: EngineMode {
+        switch mode {
+        case .auto: return Double(dimension) < ModelConfiguration.denseCrossover * Double(generators) ? .dense : .gram
+        default: return mode
+        }
+    }
+
+    /// Dense is cheaper for D < denseCrossover·m (measured by `make bench`).
+    public static let denseCrossover = 1.0
 
     /// k for the gradient-power statistic.
     public var gradientPowerK: Int { topK ?? classes }

@@ -5,10 +5,14 @@ import Linalg
 /// Every statistic of one model configuration: what `fortganguli simulate` reports.
 public struct ModelMeasurement: Sendable {
     public var configuration: ModelConfiguration
+    /// The engine that produced it (`auto` resolved).
+    public var mode: EngineMode
     public var probabilities: ProbabilityStatistics
     public var clustering: LogitGradientClustering
-    /// The Hessian's spectrum, descending (all D eigenvalues).
+    /// The Hessian's spectrum, descending: all D eigenvalues (dense) or the nonzero ones (Gram).
     public var eigenvalues: [Double]
+    /// Eigenvalues of the D×D Hessian not listed in `eigenvalues` because they are exactly zero.
+    public var zeroEigenvalues: Int
     /// cos²∠(g, u_i) for each eigenvector u_i, in the order of `eigenvalues`.
     public var gradientCosineSquared: [Double]
     public var outliers: OutlierCount
@@ -21,48 +25,98 @@ public struct ModelMeasurement: Sendable {
 }
 
 public enum ModelSimulation {
-    /// Samples the model at `config` and measures it on the dense reference path.
+    /// Throws a one-line error if the engine `config` resolves to would not fit in memory.
+    public static func checkResources(_ config: ModelConfiguration) throws {
+        switch config.resolvedMode {
+        case .gram: try GramModel.checkMemory(config)
+        default: try DenseModel.checkMemory(config)
+        }
+    }
+
+    /// Samples the model at `config` and measures it with the engine `config.mode` selects.
     public static func run(_ config: ModelConfiguration) throws -> ModelMeasurement {
         let start = DispatchTime.now().uptimeNanoseconds
-        let model = try DenseModel(config)
-        let noise = model.noiseHessian()
-        let h = try model.hessian(noise: config.hessian == .paper ? noise : nil)
-        var result = try measure(model: model, hessian: h, noise: noise)
+        try config.validate()
+        var result: ModelMeasurement
+        switch config.resolvedMode {
+        case .gram: result = try measure(GramModel(config))
+        default: result = try measure(DenseModel(config))
+        }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return result
     }
 
-    /// Statistics of a sampled model given its Hessian and noise term (both D×D).
-    static func measure(model: DenseModel, hessian h: Matrix, noise: Matrix) throws -> ModelMeasurement {
+    /// Statistics of a dense model: D×D Hessian and noise term, full eigen-decomposition.
+    public static func measure(_ model: DenseModel) throws -> ModelMeasurement {
         let config = model.configuration
         let c = config.classes
+        let noise = model.noiseHessian()
+        let h = try model.hessian(noise: config.hessian == .paper ? noise : nil)
         let eigen = try Eigen.symmetric(h, vectors: true)
         let noiseTop = try Eigen.symmetric(noise, vectors: false, largest: max(c, 2)).values
         let g = model.gradient()
         let projections = BLAS.multiply(eigen.vectors!, transpose: true, g)
-        let cos2 = gradientCosineSquared(projections: projections, gradientNormSquared: BLAS.dot(g, g))
-        let stream = RandomStream(seed: config.seed, stream: DenseModel.Stream.hyperplane.rawValue)
-        let hyperplane = try hyperplaneTraceOverNorm(h, dimension: config.hyperplaneDimension, stream: stream)
-        return ModelMeasurement(
-            configuration: config,
-            probabilities: ProbabilityStatistics(probabilities: model.logits.probabilities, classes: c),
-            clustering: LogitGradientClustering(LogitGradientPairSums(
-                jacobianColumns: model.jacobian, labels: model.logits.labels, classes: c)),
-            eigenvalues: eigen.values,
-            gradientCosineSquared: cos2,
-            outliers: OutlierCount(eigenvalues: eigen.values, noiseTopEigenvalues: noiseTop, spikeRank: c),
-            gradientPowerTopK: gradientPower(cosineSquared: cos2, top: config.gradientPowerK),
-            traceOverNorm: TraceOverNorm(trace: h.trace, spectralNorm: eigen.values.map(abs).max() ?? 0),
-            hyperplaneTraceOverNorm: hyperplane,
-            seconds: 0)
+        let q = try Orthonormal.columns(model.hyperplaneGaussian())
+        let projected = BLAS.multiply(q, transposeA: true, BLAS.multiply(h, q))
+        return try assemble(config, mode: .dense, logits: model.logits,
+                            clustering: LogitGradientPairSums(jacobianColumns: model.jacobian, labels: model.logits.labels, classes: c),
+                            eigenvalues: eigen.values, projections: projections, gradientNormSquared: BLAS.dot(g, g),
+                            noiseTop: noiseTop, trace: h.trace, hyperplane: projected)
     }
 
-    /// Trace/‖·‖ of QᵀHQ for Q a uniformly random orthonormal D×d frame (QR of a Gaussian matrix),
-    /// the Goldilocks-zone statistic seen by training confined to a random d-dimensional hyperplane.
-    public static func hyperplaneTraceOverNorm(_ h: Matrix, dimension d: Int, stream: RandomStream) throws -> Double {
-        let q = try Orthonormal.columns(stream.gaussianMatrix(rows: h.rows, cols: d))
-        let projected = BLAS.multiply(q, transposeA: true, BLAS.multiply(h, q))
-        let values = try Eigen.symmetric(projected, vectors: false).values
-        return TraceOverNorm(eigenvalues: values).ratio
+    /// Statistics of a model in Gram space: K = Fᵀ·W·F (m'×m') and the noise term's K_E.
+    public static func measure(_ model: GramModel) throws -> ModelMeasurement {
+        let config = model.configuration
+        let (c, d) = (config.classes, config.hyperplaneDimension)
+        let m = model.generators
+        let w = model.gram
+        let f = try model.mixing()
+        let wf = f.leftMultiplied(by: w, rows: 0..<m)
+        let k = f.transposeMultiplied(wf, cols: 0..<f.cols)
+        let eigen = try Eigen.symmetric(k, vectors: true)
+        let fe = model.noiseMixing()
+        let ke = fe.transposeMultiplied(fe.leftMultiplied(by: w, rows: 0..<m), cols: 0..<fe.cols)
+        let noiseTop = try Eigen.symmetric(ke, vectors: false, largest: max(c, 2)).values
+        // Gradient: g = Y·v, so ‖g‖² = vᵀWv and gᵀu_i = (FᵀWv)·w_i/√λ_i.
+        let v = model.gradientCoefficients
+        let wv = BLAS.multiply(w, v + [Double](repeating: 0, count: d))
+        let t = BLAS.multiply(wf, transpose: true, v)
+        let rank = min(config.dimension, f.cols)
+        let vectors = eigen.vectors!
+        let projections = (0..<rank).map { i -> Double in
+            let lambda = eigen.values[i]
+            guard lambda > 0 else { return 0 }
+            return BLAS.dot(t, vectors.column(i)) / lambda.squareRoot()
+        }
+        // Hyperplane Q = G·R⁻¹ with GᵀG = RᵀR: QᵀHQ = R⁻ᵀ(Fᵀ·W_YG)ᵀ(Fᵀ·W_YG)R⁻¹.
+        let z = f.transposeMultiplied(w, cols: m..<(m + d))
+        var wgg = Matrix(rows: d, cols: d)
+        for j in 0..<d { for i in 0..<d { wgg[i, j] = w[m + i, m + j] } }
+        let zr = Triangular.solveRight(z, upper: try Triangular.cholesky(wgg))
+        return try assemble(config, mode: .gram, logits: model.logits,
+                            clustering: LogitGradientPairSums(gram: model.jacobianGram, labels: model.logits.labels, classes: c),
+                            eigenvalues: Array(eigen.values.prefix(rank)), projections: projections,
+                            gradientNormSquared: BLAS.dot(v, Array(wv.prefix(m))), noiseTop: noiseTop, trace: k.trace,
+                            hyperplane: BLAS.gram(zr))
+    }
+
+    /// The engine-independent part: every statistic from spectra, projections and the hyperplane block.
+    static func assemble(_ config: ModelConfiguration, mode: EngineMode, logits: LogitSample, clustering: LogitGradientPairSums,
+                         eigenvalues: [Double], projections: [Double], gradientNormSquared: Double,
+                         noiseTop: [Double], trace: Double, hyperplane: Matrix) throws -> ModelMeasurement {
+        let cos2 = gradientCosineSquared(projections: projections, gradientNormSquared: gradientNormSquared)
+        let hyperplaneValues = try Eigen.symmetric(hyperplane, vectors: false).values
+        return ModelMeasurement(
+            configuration: config, mode: mode,
+            probabilities: ProbabilityStatistics(probabilities: logits.probabilities, classes: config.classes),
+            clustering: LogitGradientClustering(clustering),
+            eigenvalues: eigenvalues,
+            zeroEigenvalues: config.dimension - eigenvalues.count,
+            gradientCosineSquared: cos2,
+            outliers: OutlierCount(eigenvalues: eigenvalues, noiseTopEigenvalues: noiseTop, spikeRank: config.classes),
+            gradientPowerTopK: gradientPower(cosineSquared: cos2, top: config.gradientPowerK),
+            traceOverNorm: TraceOverNorm(trace: trace, spectralNorm: eigenvalues.map(abs).max() ?? 0),
+            hyperplaneTraceOverNorm: TraceOverNorm(eigenvalues: hyperplaneValues).ratio,
+            seconds: 0)
     }
 }

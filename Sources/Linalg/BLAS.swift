@@ -78,6 +78,31 @@ public enum BLAS {
         }
     }
 
+    /// C[cRow…, cCol…] += α·op(A[aRows, aCols])·B[bRows, bCols]: one `dgemm` on sub-blocks addressed
+    /// in place (leading dimensions of the parents), for block-structured products without copies.
+    public static func accumulateBlock(_ a: Matrix, rows aRows: Range<Int>, cols aCols: Range<Int>, transposeA: Bool = false,
+                                       _ b: Matrix, rows bRows: Range<Int>, cols bCols: Range<Int>,
+                                       alpha: Double = 1, into c: inout Matrix, at cRow: Int, _ cCol: Int) {
+        let m = transposeA ? aCols.count : aRows.count
+        let k = transposeA ? aRows.count : aCols.count
+        let n = bCols.count
+        precondition(k == bRows.count, "inner dimensions differ: \(k) vs \(bRows.count)")
+        precondition(aRows.upperBound <= a.rows && aCols.upperBound <= a.cols && bRows.upperBound <= b.rows
+                     && bCols.upperBound <= b.cols && cRow + m <= c.rows && cCol + n <= c.cols, "block out of range")
+        if m == 0 || n == 0 || k == 0 { return }
+        a.storage.withUnsafeBufferPointer { pa in
+            b.storage.withUnsafeBufferPointer { pb in
+                c.storage.withUnsafeMutableBufferPointer { pc in
+                    cblas_dgemm(CblasColMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans,
+                                blasInt(m), blasInt(n), blasInt(k), alpha,
+                                pa.baseAddress! + aRows.lowerBound + aCols.lowerBound * a.rows, blasInt(a.rows),
+                                pb.baseAddress! + bRows.lowerBound + bCols.lowerBound * b.rows, blasInt(b.rows),
+                                1, pc.baseAddress! + cRow + cCol * c.rows, blasInt(c.rows))
+                }
+            }
+        }
+    }
+
     /// y = α·op(A)·x. One `dgemv`.
     public static func multiply(_ a: Matrix, transpose: Bool = false, _ x: [Double], alpha: Double = 1) -> [Double] {
         let n = transpose ? a.rows : a.cols

@@ -14,6 +14,7 @@ struct Count: ExpressibleByArgument, Sendable {
 }
 
 extension HessianVariant: ExpressibleByArgument {}
+extension EngineMode: ExpressibleByArgument {}
 
 /// The model's parameters, shared by `simulate` and `sweep`; defaults are the paper's.
 struct ModelOptions: ParsableArguments {
@@ -29,6 +30,7 @@ struct ModelOptions: ParsableArguments {
             help: "Spread s of class-mean lengths, |c_k| ∝ 1 + s(2k/(C−1) − 1), 0 ≤ s < 1.") var lengthSpread = 0.0
     @Option(name: .customLong("hyperplane-dimension"), parsing: .unconditional, help: "Dimension d of the random hyperplane for Trace/‖H‖.")
     var hyperplaneDimension = Count(10)
+    @Option(help: "Engine: dense (D×D reference), gram (m×m, any D) or auto.") var mode = EngineMode.auto
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "k for gradient power in the top k eigenvectors (default C).")
     var topK: Count?
 
@@ -46,6 +48,7 @@ struct ModelOptions: ParsableArguments {
         c.lengthSpread = lengthSpread
         c.hyperplaneDimension = hyperplaneDimension.value
         c.topK = topK?.value
+        c.mode = mode
         c.seed = seed
         return c
     }

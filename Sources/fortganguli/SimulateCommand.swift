@@ -15,7 +15,7 @@ struct SimulateCommand: ParsableCommand {
     func run() throws {
         let config = model.configuration(seed: seed)
         try config.validate()
-        try DenseModel.checkMemory(config)
+        try ModelSimulation.checkResources(config)
         let folder = try OutputFolder(output)
         defer { folder.abandon() }
         let m = try ModelSimulation.run(config)

@@ -35,7 +35,7 @@ struct SweepOptions: ParsableArguments {
         let s = SigmaZSweep(base: base, sigmaZMin: sigmaZMin, sigmaZMax: sigmaZMax,
                             points: points.value, seeds: seeds.value, growth: law)
         try s.validate()
-        for p in [0, s.points - 1] { try DenseModel.checkMemory(s.configuration(point: p, seed: 0)) }
+        for p in [0, s.points - 1] { try ModelSimulation.checkResources(s.configuration(point: p, seed: 0)) }
         return s
     }
 }

@@ -60,7 +60,8 @@ final class CommandLineTests: XCTestCase {
         let cases: [[String]] = [
             ["simulate", "--sigma-z", "-1"], ["simulate", "--sigma-c", "-0.5"], ["simulate", "--classes", "1"],
             ["simulate", "--examples", "1"], ["simulate", "--accuracy", "1.5"], ["simulate", "--accuracy", "-0.1"],
-            ["simulate", "--dimension", "300000"], ["simulate", "--sigma-e", "nan"],
+            ["simulate", "--dimension", "300000", "--mode", "dense"], ["simulate", "--examples", "100000", "--mode", "gram"],
+            ["simulate", "--dimension", "0"], ["simulate", "--sigma-e", "nan"],
             ["sweep", "--points", "0"], ["sweep", "--sigma-z-min", "0"], ["sweep", "--sigma-z-min", "10", "--sigma-z-max", "1"],
             ["sweep", "--growth", "quadratic"], ["sweep", "--seeds", "0"],
         ]

@@ -1,0 +1,61 @@
+import CNumerics
+
+/// Sampling of Gram matrices of Gaussian vectors without the vectors.
+public enum Wishart {
+    /// W ~ Wishart_n(dof, I): the n×n Gram XᵀX of a dof×n standard Gaussian matrix X, sampled
+    /// exactly by the Bartlett decomposition in O(n³/3) work, independent of `dof` (which may be 10¹²).
+    /// W = U·Uᵀ with U upper triangular, U_ii = √χ²(dof − (n−1−i)), U_ij ~ N(0,1) for i < j: this is
+    /// the reversed-index form of the usual L·Lᵀ, equal in distribution because a permutation
+    /// leaves Wishart_n(dof, I) invariant; it lets LAPACK's `dlauum` form the product.
+    public static func bartlett(order n: Int, degreesOfFreedom dof: Double, stream: RandomStream) throws -> Matrix {
+        precondition(dof > Double(n - 1), "Bartlett sampling needs dof > n − 1 (dof \(dof), n \(n))")
+        var u = Matrix(rows: n, cols: n)
+        u.storage.withUnsafeMutableBufferPointer { p in
+            for j in 0..<n {
+                for i in 0..<j { p[i + j * n] = stream.gaussian() }
+                p[j + j * n] = stream.chiSquared(dof - Double(n - 1 - j)).squareRoot()
+            }
+        }
+        if n == 0 { return u }
+        let n32 = try lapackInt(n, "Wishart order")
+        let info = u.storage.withUnsafeMutableBufferPointer { p in
+            LAPACKE_dlauum(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), n32, p.baseAddress, n32)
+        }
+        guard info == 0 else { throw LinalgError.lapack(routine: "dlauum", info: info) }
+        // dlauum leaves U·Uᵀ in the upper triangle; mirror it.
+        u.storage.withUnsafeMutableBufferPointer { p in
+            for j in 0..<n { for i in (j + 1)..<max(j + 1, n) { p[i + j * n] = p[j + i * n] } }
+        }
+        return u
+    }
+}
+
+public enum Triangular {
+    /// The upper Cholesky factor R of a symmetric positive definite matrix, A = RᵀR (`dpotrf`).
+    public static func cholesky(_ a: Matrix) throws -> Matrix {
+        precondition(a.rows == a.cols, "Cholesky needs a square matrix")
+        var r = a
+        let n = try lapackInt(a.rows, "order")
+        if a.rows == 0 { return r }
+        let info = r.storage.withUnsafeMutableBufferPointer { p in
+            LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), n, p.baseAddress, n)
+        }
+        guard info == 0 else { throw LinalgError.lapack(routine: "dpotrf", info: info) }
+        for j in 0..<a.cols { for i in (j + 1)..<max(j + 1, a.rows) { r[i, j] = 0 } }
+        return r
+    }
+
+    /// B·R⁻¹ for R upper triangular (`dtrsm`), e.g. orthonormalising Q = G·R⁻¹ with GᵀG = RᵀR.
+    public static func solveRight(_ b: Matrix, upper r: Matrix) -> Matrix {
+        precondition(r.rows == r.cols && b.cols == r.rows, "shapes differ")
+        var x = b
+        if b.rows == 0 || b.cols == 0 { return x }
+        r.storage.withUnsafeBufferPointer { pr in
+            x.storage.withUnsafeMutableBufferPointer { px in
+                cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit,
+                            blasInt(b.rows), blasInt(b.cols), 1, pr.baseAddress, blasInt(r.rows), px.baseAddress, blasInt(b.rows))
+            }
+        }
+        return x
+    }
+}
