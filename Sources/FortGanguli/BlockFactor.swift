@@ -1,44 +1,30 @@
 import Linalg
 
-/// A sparse matrix of b×b blocks, Mᵀ in H = Yᵀ·Mᵀ·M·Y... more precisely: the model's Hessian is
-/// H = Bᵀ·B with Bᵀ = Y·F, where Y holds the generator vectors as columns and F (this type) mixes
-/// them. F is block-sparse: block-diagonal for eq. 16, two blocks a column for eq. 10. Products
-/// with it cost O(rows·b) per block instead of a dense m×m multiply.
+/// A block-sparse mixing matrix F (rows: generator vectors in blocks of `rowBlockSize`; columns in
+/// blocks of `colBlockSize`). The model's Hessian is H = Y·F·Fᵀ·Yᵀ with Y the generator vectors as
+/// columns, so its nonzero spectrum is that of K = Fᵀ·W·F, W = YᵀY. F is block-diagonal for eq. 16
+/// and has two blocks a column for eq. 10, so products with it cost O(m·b) a block, not a dense
+/// m×m multiply.
 struct BlockFactor {
     struct Entry { let row: Int; let col: Int; let block: Matrix }
-    let blockSize: Int
+    let rowBlockSize: Int
+    let colBlockSize: Int
     let rowBlocks: Int
     let colBlocks: Int
     var entries: [Entry] = []
 
-    var rows: Int { rowBlocks * blockSize }
-    var cols: Int { colBlocks * blockSize }
+    var rows: Int { rowBlocks * rowBlockSize }
+    var cols: Int { colBlocks * colBlockSize }
 
-    /// W·F for W with `rows` columns among its leading ones: (W.rows)×cols. `wCols` offsets into W.
-    func leftMultiplied(by w: Matrix, rows wRows: Range<Int>) -> Matrix {
-        var out = Matrix(rows: wRows.count, cols: cols)
-        let b = blockSize
+    /// W[:, 0..<rows]·F, (W.rows)×cols: one small `dgemm` a block on contiguous column blocks of W.
+    func leftMultiplied(by w: Matrix) -> Matrix {
+        precondition(w.cols >= rows, "W has \(w.cols) columns, F \(rows) rows")
+        var out = Matrix(rows: w.rows, cols: cols)
+        let (rb, cb) = (rowBlockSize, colBlockSize)
         for e in entries {
-            BLAS.accumulateBlock(w, rows: wRows, cols: (e.row * b)..<((e.row + 1) * b),
-                                 e.block, rows: 0..<b, cols: 0..<b, into: &out, at: 0, e.col * b)
+            BLAS.accumulateBlock(w, rows: 0..<w.rows, cols: (e.row * rb)..<((e.row + 1) * rb),
+                                 e.block, rows: 0..<rb, cols: 0..<cb, into: &out, at: 0, e.col * cb)
         }
         return out
-    }
-
-    /// Fᵀ·T for T whose leading `rows` rows are indexed like F's rows: cols×(T.cols).
-    func transposeMultiplied(_ t: Matrix, cols tCols: Range<Int>) -> Matrix {
-        var out = Matrix(rows: cols, cols: tCols.count)
-        let b = blockSize
-        for e in entries {
-            BLAS.accumulateBlock(e.block, rows: 0..<b, cols: 0..<b, transposeA: true,
-                                 t, rows: (e.row * b)..<((e.row + 1) * b), cols: tCols, into: &out, at: e.col * b, 0)
-        }
-        return out
-    }
-
-    /// Fᵀ·v for a vector indexed like F's rows.
-    func transposeMultiplied(_ v: [Double]) -> [Double] {
-        let t = Matrix(rows: v.count, cols: 1, storage: v)
-        return transposeMultiplied(t, cols: 0..<1).storage
     }
 }

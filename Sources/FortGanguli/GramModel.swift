@@ -94,19 +94,21 @@ public struct GramModel {
     }
 
     /// F for the configured Hessian (rows indexed by generator blocks: 0 = class means, 1+μ = E^μ).
+    /// Each block is a C×(C−1) factor G with G·Gᵀ = P (see `reducedFactor`), so K has (C−1) rows a
+    /// block instead of C: the same nonzero spectrum, a quarter less LAPACK work.
     func mixing() throws -> BlockFactor {
         let (c, n) = (configuration.classes, configuration.examples)
         let s = 1 / Double(n).squareRoot()
         switch configuration.hessian {
         case .paper:
-            var f = BlockFactor(blockSize: c, rowBlocks: n + 1, colBlocks: n + 1)
-            f.entries.append(.init(row: 0, col: 0, block: try Eigen.psdSquareRoot(meanSoftmaxHessian)))
-            for mu in 0..<n { f.entries.append(.init(row: 1 + mu, col: 1 + mu, block: s * factor(mu))) }
+            var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: n + 1, colBlocks: n + 1)
+            f.entries.append(.init(row: 0, col: 0, block: try GramModel.reducedFactor(meanSoftmaxHessian)))
+            for mu in 0..<n { f.entries.append(.init(row: 1 + mu, col: 1 + mu, block: s * (try factor(mu)))) }
             return f
         case .full:
-            var f = BlockFactor(blockSize: c, rowBlocks: n + 1, colBlocks: n)
+            var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: n + 1, colBlocks: n)
             for mu in 0..<n {
-                let b = s * factor(mu)
+                let b = s * (try factor(mu))
                 f.entries.append(.init(row: 0, col: mu, block: b))
                 f.entries.append(.init(row: 1 + mu, col: mu, block: b))
             }
@@ -115,17 +117,31 @@ public struct GramModel {
     }
 
     /// F of the noise term alone, (1/N)Σ_μ E^μ P^μ E^μᵀ, the same for both Hessians.
-    func noiseMixing() -> BlockFactor {
+    func noiseMixing() throws -> BlockFactor {
         let (c, n) = (configuration.classes, configuration.examples)
         let s = 1 / Double(n).squareRoot()
-        var f = BlockFactor(blockSize: c, rowBlocks: n + 1, colBlocks: n)
-        for mu in 0..<n { f.entries.append(.init(row: 1 + mu, col: mu, block: s * factor(mu))) }
+        var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: n + 1, colBlocks: n)
+        for mu in 0..<n { f.entries.append(.init(row: 1 + mu, col: mu, block: s * (try factor(mu)))) }
         return f
     }
 
-    func factor(_ mu: Int) -> Matrix {
+    func factor(_ mu: Int) throws -> Matrix {
         let c = configuration.classes
-        return DenseModel.softmaxHessianFactor(logits.probabilities[(mu * c)..<((mu + 1) * c)])
+        let p = Array(logits.probabilities[(mu * c)..<((mu + 1) * c)])
+        return try GramModel.reducedFactor(Matrix(rows: c, cols: c) { i, j in (i == j ? p[i] : 0) - p[i] * p[j] })
+    }
+
+    /// An orthonormal basis Q (C×(C−1)) of 1⊥, the range of every softmax Hessian (P·1 = 0).
+    static func complementOfOnes(_ c: Int) throws -> Matrix {
+        let centred = Matrix(rows: c, cols: c - 1) { i, j in (i == j ? 1 : 0) - 1 / Double(c) }
+        return try Orthonormal.columns(centred)
+    }
+
+    /// G = Q·(QᵀPQ)^{1/2}, a C×(C−1) factor with G·Gᵀ = P for any P whose range lies in 1⊥.
+    static func reducedFactor(_ p: Matrix) throws -> Matrix {
+        let q = try complementOfOnes(p.rows)
+        let inner = BLAS.multiply(q, transposeA: true, BLAS.multiply(p, q))
+        return BLAS.multiply(q, try Eigen.psdSquareRoot(inner))
     }
 
     var meanSoftmaxHessian: Matrix { DenseModel.meanSoftmaxHessian(logits) }
@@ -145,10 +161,19 @@ public struct GramModel {
     /// Gram of the logit gradients J^μ_k = c_k + E^μ_k, (N·C)×(N·C), index μ·C + k.
     var jacobianGram: Matrix {
         let (c, n) = (configuration.classes, configuration.examples)
-        let w = gram
-        return Matrix(rows: n * c, cols: n * c) { i, j in
-            let (k, l) = (i % c, j % c)
-            return w[k, l] + w[k, c + j] + w[c + i, l] + w[c + i, c + j]
+        let (nc, ld) = (n * c, gram.rows)
+        var out = Matrix(rows: nc, cols: nc)
+        gram.storage.withUnsafeBufferPointer { w in
+            out.storage.withUnsafeMutableBufferPointer { o in
+                for j in 0..<nc {
+                    let l = j % c
+                    for i in 0..<nc {
+                        let k = i % c
+                        o[i + j * nc] = w[k + l * ld] + w[k + (c + j) * ld] + w[c + i + l * ld] + w[c + i + (c + j) * ld]
+                    }
+                }
+            }
         }
+        return out
     }
 }

@@ -64,38 +64,54 @@ public enum ModelSimulation {
                             noiseTop: noiseTop, trace: h.trace, hyperplane: projected)
     }
 
-    /// Statistics of a model in Gram space: K = Fᵀ·W·F (m'×m') and the noise term's K_E.
+    /// Statistics of a model in Gram space: K = Fᵀ·W·F (m'×m'), one tridiagonal reduction.
+    /// Gradient overlaps with every eigenvector come from the eigenvectors' products with
+    /// t = Fᵀ·W·v (g = Y·v), never from the eigenvectors themselves. For eq. 16 the noise term is
+    /// the trailing principal block of K, so its top eigenvalues follow from K's spectrum and the
+    /// leading components of its eigenvectors; for eq. 10 a range-selected solver finds them.
     public static func measure(_ model: GramModel) throws -> ModelMeasurement {
         let config = model.configuration
         let (c, d) = (config.classes, config.hyperplaneDimension)
         let m = model.generators
         let w = model.gram
         let f = try model.mixing()
-        let wf = f.leftMultiplied(by: w, rows: 0..<m)
-        let k = f.transposeMultiplied(wf, cols: 0..<f.cols)
-        let eigen = try Eigen.symmetric(k, vectors: true)
-        let fe = model.noiseMixing()
-        let ke = fe.transposeMultiplied(fe.leftMultiplied(by: w, rows: 0..<m), cols: 0..<fe.cols)
-        let noiseTop = try Eigen.symmetric(ke, vectors: false, largest: max(c, 2)).values
-        // Gradient: g = Y·v, so ‖g‖² = vᵀWv and gᵀu_i = (FᵀWv)·w_i/√λ_i.
+        // T = W·F over all m + d rows; Tᵀ = Fᵀ·W has the blocks K, t and the hyperplane products.
+        let tt = f.leftMultiplied(by: w).transposed
+        let k = f.leftMultiplied(by: tt)
         let v = model.gradientCoefficients
-        let wv = BLAS.multiply(w, v + [Double](repeating: 0, count: d))
-        let t = BLAS.multiply(wf, transpose: true, v)
-        let rank = min(config.dimension, f.cols)
-        let vectors = eigen.vectors!
-        let projections = (0..<rank).map { i -> Double in
-            let lambda = eigen.values[i]
-            guard lambda > 0 else { return 0 }
-            return BLAS.dot(t, vectors.column(i)) / lambda.squareRoot()
+        let t = BLAS.multiply(tt, v + [Double](repeating: 0, count: d))
+        // Probe vectors: t, then (eq. 16) the unit vectors of K's leading class-mean block.
+        let leadingWidth = config.hessian == .paper ? f.colBlockSize : 0
+        var probes = Matrix(rows: f.cols, cols: 1 + leadingWidth)
+        probes.storage.replaceSubrange(0..<f.cols, with: t)
+        for j in 0..<leadingWidth { probes[j, 1 + j] = 1 }
+        let spectrum = try Eigen.projections(k, onto: probes)
+        let noiseTop: [Double]
+        if config.hessian == .paper {
+            var leading = Matrix(rows: f.cols, cols: leadingWidth)
+            for j in 0..<leadingWidth { for i in 0..<f.cols { leading[i, j] = spectrum.projections[i, 1 + j] } }
+            noiseTop = try Eigen.trailingBlockLargest(values: spectrum.values, leading: leading, count: max(c, 2))
+        } else {
+            let fe = try model.noiseMixing()
+            let ke = fe.leftMultiplied(by: fe.leftMultiplied(by: w).transposed)
+            noiseTop = try Eigen.symmetric(ke, vectors: false, largest: max(c, 2)).values
         }
+        // Rank ≤ D: when D < m' the trailing eigenvalues of K are zeros of H's complement.
+        let rank = min(config.dimension, f.cols)
+        let projections = (0..<rank).map { i -> Double in
+            let lambda = spectrum.values[i]
+            return lambda > 0 ? spectrum.projections[i, 0] / lambda.squareRoot() : 0
+        }
+        let wv = BLAS.multiply(w, v + [Double](repeating: 0, count: d))
         // Hyperplane Q = G·R⁻¹ with GᵀG = RᵀR: QᵀHQ = R⁻ᵀ(Fᵀ·W_YG)ᵀ(Fᵀ·W_YG)R⁻¹.
-        let z = f.transposeMultiplied(w, cols: m..<(m + d))
+        var z = Matrix(rows: f.cols, cols: d)
+        for j in 0..<d { for i in 0..<f.cols { z[i, j] = tt[i, m + j] } }
         var wgg = Matrix(rows: d, cols: d)
         for j in 0..<d { for i in 0..<d { wgg[i, j] = w[m + i, m + j] } }
         let zr = Triangular.solveRight(z, upper: try Triangular.cholesky(wgg))
         return try assemble(config, mode: .gram, logits: model.logits,
                             clustering: LogitGradientPairSums(gram: model.jacobianGram, labels: model.logits.labels, classes: c),
-                            eigenvalues: Array(eigen.values.prefix(rank)), projections: projections,
+                            eigenvalues: Array(spectrum.values.prefix(rank)), projections: projections,
                             gradientNormSquared: BLAS.dot(v, Array(wv.prefix(m))), noiseTop: noiseTop, trace: k.trace,
                             hyperplane: BLAS.gram(zr))
     }

@@ -57,9 +57,23 @@ public struct Matrix: Equatable, Sendable {
         Array(storage[(j * rows)..<((j + 1) * rows)])
     }
 
-    /// The transpose (a copy).
+    /// The transpose (a copy), in cache-sized tiles.
     public var transposed: Matrix {
-        Matrix(rows: cols, cols: rows) { i, j in self[j, i] }
+        var t = Matrix(rows: cols, cols: rows)
+        let (r, c) = (rows, cols)
+        let tile = 32
+        storage.withUnsafeBufferPointer { src in
+            t.storage.withUnsafeMutableBufferPointer { dst in
+                for j0 in stride(from: 0, to: c, by: tile) {
+                    for i0 in stride(from: 0, to: r, by: tile) {
+                        for j in j0..<Swift.min(j0 + tile, c) {
+                            for i in i0..<Swift.min(i0 + tile, r) { dst[j + i * c] = src[i + j * r] }
+                        }
+                    }
+                }
+            }
+        }
+        return t
     }
 
     /// Sum of the diagonal.

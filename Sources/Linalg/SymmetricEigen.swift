@@ -99,3 +99,90 @@ public enum Orthonormal {
         return q
     }
 }
+
+/// All eigenvalues of a symmetric matrix together with Vᵀ·X, the products of every eigenvector
+/// with a few given vectors X (n×r), without forming the n×n eigenvector matrix. One tridiagonal
+/// reduction A = Q·T·Qᵀ (`dsytrd`), all eigenpairs of T by MRRR (`dstemr`, O(n²)), and Q applied
+/// to X only (`dormtr`): Vᵀ·X = Zᵀ·(Qᵀ·X). This is the O(n³) cost of the eigenvalues alone, where
+/// full eigenvectors would cost about three times as much.
+public struct SpectralProjections: Sendable {
+    /// Eigenvalues, descending.
+    public var values: [Double]
+    /// Row i holds u_iᵀ·X for the eigenvector u_i of `values[i]` (n×r).
+    public var projections: Matrix
+}
+
+extension Eigen {
+    public static func projections(_ a: Matrix, onto x: Matrix) throws -> SpectralProjections {
+        precondition(a.rows == a.cols && x.rows == a.rows, "shapes differ")
+        let n = a.rows, r = x.cols
+        if n == 0 { return SpectralProjections(values: [], projections: Matrix(rows: 0, cols: r)) }
+        let n32 = try lapackInt(n, "matrix order"), r32 = try lapackInt(max(r, 1), "columns")
+        var q = a.storage
+        var d = [Double](repeating: 0, count: n), e = [Double](repeating: 0, count: n), tau = [Double](repeating: 0, count: n)
+        let lower = Int8(UInt8(ascii: "L"))
+        var info = LAPACKE_dsytrd(LAPACK_COL_MAJOR, lower, n32, &q, n32, &d, &e, &tau)
+        guard info == 0 else { throw LinalgError.lapack(routine: "dsytrd", info: info) }
+        var qx = x.storage
+        if r > 0 {
+            info = LAPACKE_dormtr(LAPACK_COL_MAJOR, lower, lower, Int8(UInt8(ascii: "T")), n32, r32, q, n32, tau, &qx, n32)
+            guard info == 0 else { throw LinalgError.lapack(routine: "dormtr", info: info) }
+        }
+        q = []  // release the reflectors before the n×n tridiagonal eigenvectors are allocated
+        var w = [Double](repeating: 0, count: n)
+        var z = [Double](repeating: 0, count: n * n)
+        var support = [Int32](repeating: 0, count: 2 * n)
+        var found: Int32 = 0
+        var tryrac: Int32 = 1
+        info = LAPACKE_dstemr(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "A")), n32, &d, &e, 0, 0, 0, 0,
+                              &found, &w, &z, n32, n32, &support, &tryrac)
+        guard info == 0 else { throw LinalgError.lapack(routine: "dstemr", info: info) }
+        let zt = Matrix(rows: n, cols: n, storage: z)
+        let ascending = BLAS.multiply(zt, transposeA: true, Matrix(rows: n, cols: r, storage: qx))
+        // Reverse to descending order.
+        var p = Matrix(rows: n, cols: r)
+        for j in 0..<r { for i in 0..<n { p[i, j] = ascending[n - 1 - i, j] } }
+        return SpectralProjections(values: Array(w.reversed()), projections: p)
+    }
+}
+
+extension Eigen {
+    /// The `count` largest eigenvalues of the trailing principal block A[c:, c:] of a symmetric A,
+    /// from A's spectrum and the leading c components of its eigenvectors only (row i of `leading`
+    /// = first c components of the i-th eigenvector, `values` descending).
+    ///
+    /// By Haynsworth's inertia additivity, the number of eigenvalues of the block above μ is
+    /// #{λ_i > μ} − n₊(R(μ)), with R(μ) = Σ_i v_i v_iᵀ/(λ_i − μ) the c×c corner of (A − μ)⁻¹;
+    /// each eigenvalue is found by bisection on that count, within its Cauchy interlacing interval
+    /// [λ_{j+c}, λ_j]. Cost O(n·c²) a step, so no second O(n³) decomposition is needed.
+    public static func trailingBlockLargest(values: [Double], leading: Matrix, count: Int) throws -> [Double] {
+        let n = values.count, c = leading.cols
+        precondition(leading.rows == n, "one row of leading components per eigenvalue")
+        var result: [Double] = []
+        func above(_ mu: Double) throws -> Int {
+            var scaled = leading
+            var larger = 0
+            for i in 0..<n {
+                let s = 1 / (values[i] - mu)
+                if values[i] > mu { larger += 1 }
+                for j in 0..<c { scaled[i, j] *= s }
+            }
+            let r = BLAS.multiply(leading, transposeA: true, scaled)
+            let positive = try symmetric(r, vectors: false).values.filter { $0 > 0 }.count
+            return larger - positive
+        }
+        for j in 0..<min(count, n - c) {
+            var hi = values[j]
+            var lo = j + c < n ? values[j + c] : min(0, values[n - 1])
+            let scale = max(abs(hi), abs(lo), .leastNormalMagnitude)
+            var steps = 0
+            while hi - lo > 4 * Double.ulpOfOne * scale && steps < 200 {
+                let mid = 0.5 * (lo + hi)
+                if try above(mid) >= j + 1 { lo = mid } else { hi = mid }
+                steps += 1
+            }
+            result.append(0.5 * (lo + hi))
+        }
+        return result
+    }
+}

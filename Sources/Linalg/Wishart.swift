@@ -1,4 +1,5 @@
 import CNumerics
+import Dispatch
 
 /// Sampling of Gram matrices of Gaussian vectors without the vectors.
 public enum Wishart {
@@ -10,10 +11,19 @@ public enum Wishart {
     public static func bartlett(order n: Int, degreesOfFreedom dof: Double, stream: RandomStream) throws -> Matrix {
         precondition(dof > Double(n - 1), "Bartlett sampling needs dof > n − 1 (dof \(dof), n \(n))")
         var u = Matrix(rows: n, cols: n)
+        // Columns in fixed blocks, each block from its own sub-stream of `stream`'s seed, filled on
+        // all cores: the numbers depend only on (stream, n, dof), not on scheduling.
+        let block = 128
+        let blocks = (n + block - 1) / block
+        let seeds = (0..<blocks).map { _ in UInt64(stream.uniformInt(Int(UInt32.max))) }
         u.storage.withUnsafeMutableBufferPointer { p in
-            for j in 0..<n {
-                for i in 0..<j { p[i + j * n] = stream.gaussian() }
-                p[j + j * n] = stream.chiSquared(dof - Double(n - 1 - j)).squareRoot()
+            let base = UnsafeSendablePointer(p.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                let s = RandomStream(seed: seeds[b], stream: UInt64(b))
+                for j in (b * block)..<min(n, (b + 1) * block) {
+                    s.fill(base.pointer + j * n, count: j)
+                    base.pointer[j + j * n] = s.chiSquared(dof - Double(n - 1 - j)).squareRoot()
+                }
             }
         }
         if n == 0 { return u }
