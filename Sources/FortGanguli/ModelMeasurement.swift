@@ -97,10 +97,14 @@ public enum ModelSimulation {
             noiseTop = try Eigen.symmetric(ke, vectors: false, largest: max(c, 2)).values
         }
         // Rank ≤ D: when D < m' the trailing eigenvalues of K are zeros of H's complement.
+        // gᵀu_i = (t·w_i)/√λ_i loses accuracy as λ_i → 0; eigenvalues at round-off level
+        // (≤ m'·ε·λ₁) are numerically zero and get no overlap. Overlaps in the deep bulk are
+        // accurate to about 1e-6 absolute, the top ones to round-off.
         let rank = min(config.dimension, f.cols)
+        let floor = Double(f.cols) * Double.ulpOfOne * (spectrum.values.first ?? 0)
         let projections = (0..<rank).map { i -> Double in
             let lambda = spectrum.values[i]
-            return lambda > 0 ? spectrum.projections[i, 0] / lambda.squareRoot() : 0
+            return lambda > floor ? spectrum.projections[i, 0] / lambda.squareRoot() : 0
         }
         let wv = BLAS.multiply(w, v + [Double](repeating: 0, count: d))
         // Hyperplane Q = G·R⁻¹ with GᵀG = RᵀR: QᵀHQ = R⁻ᵀ(Fᵀ·W_YG)ᵀ(Fᵀ·W_YG)R⁻¹.

@@ -77,3 +77,61 @@ final class LinalgTests: XCTestCase {
         XCTAssertEqual(m, dof, accuracy: 4 * (2 * dof / Double(k)).squareRoot())
     }
 }
+
+final class SpectralToolsTests: XCTestCase {
+    func symmetric(_ n: Int, seed: UInt64) -> Matrix {
+        let x = RandomStream(seed: seed).gaussianMatrix(rows: n + 3, cols: n)
+        return BLAS.gram(x)
+    }
+
+    /// Vᵀ·X from one reduction equals the product with the full eigenvectors (up to each eigenvector's sign).
+    func testProjectionsMatchFullEigenvectors() throws {
+        let a = symmetric(40, seed: 1)
+        let x = RandomStream(seed: 2).gaussianMatrix(rows: 40, cols: 3)
+        let p = try Eigen.projections(a, onto: x)
+        let e = try Eigen.symmetric(a)
+        let reference = BLAS.multiply(e.vectors!, transposeA: true, x)
+        for i in 0..<40 {
+            XCTAssertEqual(p.values[i], e.values[i], accuracy: 1e-12 * e.values[0])
+            let sign = (p.projections[i, 0] * reference[i, 0]) >= 0 ? 1.0 : -1.0
+            for j in 0..<3 { XCTAssertEqual(p.projections[i, j], sign * reference[i, j], accuracy: 1e-10) }
+        }
+    }
+
+    /// The trailing block's top eigenvalues by inertia counting equal a direct decomposition of the block.
+    func testTrailingBlockEigenvaluesByInertia() throws {
+        let (n, c) = (60, 4)
+        let a = symmetric(n, seed: 3)
+        var probes = Matrix(rows: n, cols: c)
+        for j in 0..<c { probes[j, j] = 1 }
+        let p = try Eigen.projections(a, onto: probes)
+        let fromInertia = try Eigen.trailingBlockLargest(values: p.values, leading: p.projections, count: 6)
+        let block = Matrix(rows: n - c, cols: n - c) { i, j in a[c + i, c + j] }
+        let direct = try Eigen.symmetric(block, vectors: false).values
+        for j in 0..<6 { XCTAssertEqual(fromInertia[j], direct[j], accuracy: 1e-12 * direct[0]) }
+    }
+
+    /// Bartlett Wishart_n(dof, I): E W = dof·I, Var W_ii = 2·dof, Var W_ij = dof; 4 standard errors.
+    func testBartlettWishartMoments() throws {
+        let (n, dof, samples) = (4, 12.0, 3000)
+        let rng = RandomStream(seed: 5)
+        var diag = 0.0, off = 0.0
+        for _ in 0..<samples {
+            let w = try Wishart.bartlett(order: n, degreesOfFreedom: dof, stream: rng)
+            XCTAssertEqual(w, w.transposed)
+            diag += w[2, 2] / Double(samples)
+            off += w[0, 3] / Double(samples)
+        }
+        XCTAssertEqual(diag, dof, accuracy: 4 * (2 * dof / Double(samples)).squareRoot())
+        XCTAssertEqual(off, 0, accuracy: 4 * (dof / Double(samples)).squareRoot())
+    }
+
+    func testCholeskyAndTriangularSolve() throws {
+        let a = symmetric(6, seed: 7)
+        let r = try Triangular.cholesky(a)
+        XCTAssertLessThan(BLAS.multiply(r, transposeA: true, r).maxAbsDifference(a), 1e-12 * a.maxAbs)
+        let g = RandomStream(seed: 8).gaussianMatrix(rows: 9, cols: 6)
+        let q = Triangular.solveRight(g, upper: try Triangular.cholesky(BLAS.gram(g)))
+        XCTAssertLessThan(BLAS.gram(q).maxAbsDifference(.identity(6)), 1e-12)
+    }
+}
