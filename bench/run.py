@@ -19,6 +19,39 @@ def timed(cmd):
     return time.perf_counter() - t
 
 
+def resident_run(cmd):
+    """Wall time and peak resident memory (MiB) of one command, via GNU time if present."""
+    if os.path.exists("/usr/bin/time"):
+        t = time.perf_counter()
+        r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        return time.perf_counter() - t, int(r.stderr.strip().splitlines()[-1]) / 1024
+    return timed(cmd), float("nan")
+
+
+def gram_benchmarks(tmp):
+    """Gram engine: D = 1e9 end to end, dense vs Gram at D = 1000, 2000, 4000, and the time per
+    point of a 20×20 phase diagram at D = 1e6."""
+    out = {}
+    walls, mem = [], []
+    for seed in range(3):
+        w, m = resident_run([BIN, "simulate", "--dimension", "1e9", "--seed", str(seed), "--output", os.path.join(tmp, "g9")])
+        walls.append(w)
+        mem.append(m)
+    out["gram_1e9_wall_median_s"] = round(statistics.median(walls), 3)
+    out["gram_1e9_peak_rss_mib"] = round(max(mem), 1)
+    for d in (1000, 2000, 4000):
+        for mode in ("dense", "gram"):
+            out[f"{mode}_D{d}_wall_s"] = round(timed([BIN, "simulate", "--dimension", str(d), "--mode", mode,
+                                                      "--output", os.path.join(tmp, f"{mode}{d}")]), 3)
+    cells = 20 * 20
+    t = timed([BIN, "phase", "--dimension", "1e6", "--sigma-z-points", "20", "--snr-points", "20",
+               "--output", os.path.join(tmp, "phase")])
+    out["phase_20x20_D1e6_total_s"] = round(t, 1)
+    out["phase_20x20_D1e6_per_point_s"] = round(t / cells, 3)
+    return out
+
+
 def main(repeats=7):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "sim")
@@ -29,6 +62,7 @@ def main(repeats=7):
             with open(os.path.join(out, "summary.json")) as f:
                 inner.append(json.load(f)["seconds"])
         sweep = timed([BIN, "sweep", "--points", "41", "--seeds", "1", "--output", os.path.join(tmp, "sweep")])
+        gram = gram_benchmarks(tmp) if "--quick" not in sys.argv else {}
     numpy_run = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "numpy_model.py"), "--repeats", str(repeats)],
                                check=True, capture_output=True, text=True)
     numpy = json.loads(numpy_run.stdout.strip().splitlines()[-1])
@@ -43,6 +77,7 @@ def main(repeats=7):
         "numpy_over_swift": round(numpy["median_seconds"] / swift_median, 2),
         "numpy_blas": numpy.get("blas"),
         "cores": os.cpu_count(),
+        **gram,
     }
     print(f"one paper configuration (N=300, C=10, D=1000), {repeats} runs:")
     print(f"  fortganguli simulate, end to end   median {swift_median:.3f} s  (min {min(walls):.3f} s; "
@@ -50,6 +85,13 @@ def main(repeats=7):
     print(f"  NumPy reference (vectorised)       median {numpy['median_seconds']:.3f} s  (min {numpy['min_seconds']:.3f} s)")
     print(f"  NumPy / Swift                      {result['numpy_over_swift']:.2f}x")
     print(f"41-point σ_z sweep (1 seed a point): {sweep:.2f} s")
+    if gram:
+        print(f"Gram engine, simulate --dimension 1e9: median {gram['gram_1e9_wall_median_s']:.2f} s, "
+              f"peak memory {gram['gram_1e9_peak_rss_mib']:.0f} MiB   target < 1.5 s, < 1 GiB")
+        for d in (1000, 2000, 4000):
+            print(f"  D = {d}: dense {gram[f'dense_D{d}_wall_s']:.2f} s, gram {gram[f'gram_D{d}_wall_s']:.2f} s")
+        print(f"20×20 phase diagram at D = 1e6: {gram['phase_20x20_D1e6_total_s']:.0f} s, "
+              f"{gram['phase_20x20_D1e6_per_point_s']:.2f} s a point")
     print(json.dumps(result))
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Draws the paper's model figures from a results folder written by `fortganguli reproduce`.
 # Usage: scripts/figures.sh RESULTS_DIR
-# Runs every notebooks-export/fig*.py (jupytext percent notebooks) with RESULTS=RESULTS_DIR;
+# Runs every notebooks-export/*.py (jupytext percent notebooks) with RESULTS=RESULTS_DIR;
 # each writes PNG and PDF files into RESULTS_DIR/figures/.
 set -euo pipefail
 
@@ -22,8 +22,8 @@ trap 'rm -f "$STARTED"' EXIT
 cd "$REPO"
 failed=()
 shopt -s nullglob
-notebooks=(notebooks-export/fig*.py)
-[ ${#notebooks[@]} -gt 0 ] || { echo "figures.sh: no notebooks-export/fig*.py" >&2; exit 1; }
+notebooks=(notebooks-export/*.py)
+[ ${#notebooks[@]} -gt 0 ] || { echo "figures.sh: no notebooks-export/*.py" >&2; exit 1; }
 for nb in "${notebooks[@]}"; do
     echo "== $nb"
     if ! RESULTS="$RESULTS" MPLBACKEND=Agg "$PY" "$nb"; then

@@ -89,3 +89,46 @@ public struct SigmaZSweep: Sendable {
         return c
     }
 }
+
+/// A log grid of σ_z against SNR = σ_c²/σ_E² (σ_E fixed, σ_c = σ_E·√SNR), several seeds a cell:
+/// where in the (σ_z, SNR) plane the model has outliers.
+public struct PhaseGrid: Sendable {
+    public var base: ModelConfiguration
+    public var sigmaZ: SigmaZSweep
+    public var snrMin: Double
+    public var snrMax: Double
+    public var snrPoints: Int
+
+    public init(base: ModelConfiguration, sigmaZMin: Double, sigmaZMax: Double, sigmaZPoints: Int,
+                snrMin: Double, snrMax: Double, snrPoints: Int, seeds: Int) {
+        self.base = base
+        sigmaZ = SigmaZSweep(base: base, sigmaZMin: sigmaZMin, sigmaZMax: sigmaZMax, points: sigmaZPoints, seeds: seeds, growth: .fixed)
+        self.snrMin = snrMin
+        self.snrMax = snrMax
+        self.snrPoints = snrPoints
+    }
+
+    public var seeds: Int { sigmaZ.seeds }
+
+    /// The SNR values, log-spaced, endpoints exact.
+    public var snrGrid: [Double] {
+        SigmaZSweep(base: base, sigmaZMin: snrMin, sigmaZMax: snrMax, points: snrPoints, seeds: 1, growth: .fixed).grid
+    }
+
+    public func validate() throws {
+        func check(_ ok: Bool, _ m: String) throws { if !ok { throw ModelError.invalid(m) } }
+        try check(snrMin.isFinite && snrMax.isFinite, "--snr-min and --snr-max must be finite numbers")
+        try check(snrMin > 0, "--snr-min is \(snrMin); a log grid needs SNR > 0")
+        try check(snrMax >= snrMin, "--snr-max (\(snrMax)) is below --snr-min (\(snrMin)); the grid would be empty")
+        try check(snrPoints >= 1, "--snr-points is \(snrPoints); the grid needs at least one point")
+        try check(base.sigmaE > 0, "--sigma-e must be positive for an SNR grid")
+        try sigmaZ.validate()
+    }
+
+    /// The configuration of cell (σ_z point i, SNR point j) and seed index k.
+    public func configuration(sigmaZPoint i: Int, snrPoint j: Int, seed k: Int) -> ModelConfiguration {
+        var c = sigmaZ.configuration(point: i, seed: k)
+        c.sigmaC = base.sigmaE * snrGrid[j].squareRoot()
+        return c
+    }
+}

@@ -6,5 +6,5 @@ struct FortGanguliCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fortganguli",
         abstract: "Curvature of neural loss landscapes: the Fort–Ganguli random model and its statistics.",
-        subcommands: [SimulateCommand.self, SweepCommand.self, ReproduceCommand.self])
+        subcommands: [SimulateCommand.self, SweepCommand.self, TheoryCommand.self, PhaseCommand.self, ReproduceCommand.self])
 }

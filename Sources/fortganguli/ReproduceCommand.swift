@@ -17,12 +17,13 @@ struct ReproduceCommand: ParsableCommand {
     @Option(name: .customLong("sweep-seeds"), help: "Seeds per sweep point.") var sweepSeeds = Count(3)
     @Option(help: "σ_c growth law of the Fig. 7 sweep (σ_c ∝ σ_z^γ, anchored at the paper's σ_z = 15).")
     var growth = "power:0.25"
+    @Option(name: .customLong("phase-points"), help: "σ_z and SNR points of the phase diagram.") var phasePoints = Count(10)
     @Option(name: .customLong("length-spread"), help: "Spread of class-mean lengths for the unequal-length run.")
     var lengthSpread = 0.5
 
     func validate() throws {
         guard seeds.value >= 1, sweepSeeds.value >= 1 else { throw ValidationError("--seeds and --sweep-seeds must be at least 1") }
-        guard points.value >= 2 else { throw ValidationError("--points must be at least 2") }
+        guard points.value >= 2, phasePoints.value >= 2 else { throw ValidationError("--points and --phase-points must be at least 2") }
     }
 
     func run() throws {
@@ -42,7 +43,22 @@ struct ReproduceCommand: ParsableCommand {
         let unequal = try runSeeds(spread, into: root.appendingPathComponent("spread"), label: "unequal lengths")
         try SweepRunner.run(sweep, folder: root.appendingPathComponent("sweep").path, label: "sweep")
         try writeSimplex(to: root)
-        let rows = try table(defaults: defaults, unequal: unequal, sweepCSV: root.appendingPathComponent("sweep/sweep.csv"))
+        let theory = try ModelTheory(paper)
+        let theoryFolder = try OutputFolder(root.appendingPathComponent("theory").path)
+        defer { theoryFolder.abandon() }
+        try theoryFolder.write("theory.json", TheoryReport.json(theory).data)
+        try theoryFolder.write("density.csv", TheoryReport.densityCSV(theory, points: 400))
+        try theoryFolder.commit()
+        let phase = PhaseGrid(base: paper, sigmaZMin: 1e-2, sigmaZMax: 1e2, sigmaZPoints: phasePoints.value,
+                              snrMin: 1e-2, snrMax: 1e1, snrPoints: phasePoints.value, seeds: 1)
+        try PhaseRunner.run(phase, folder: root.appendingPathComponent("phase").path)
+        var rows = try table(defaults: defaults, unequal: unequal, sweepCSV: root.appendingPathComponent("sweep/sweep.csv"))
+        let sampledEdge = defaults.map(\.bulkEdge).reduce(0, +) / Double(defaults.count)
+        let sampledTop = defaults.map(\.topEigenvalue).reduce(0, +) / Double(defaults.count)
+        rows.append(("bulk edge, theory vs sampled (seed mean)", "—",
+                     String(format: "%.4g vs %.4g", theory.bulk.edge, sampledEdge)))
+        rows.append(("top outlier, theory vs sampled", "—",
+                     String(format: "%.4g vs %.4g; %d outliers predicted", theory.outlierPositions.first ?? .nan, sampledTop, theory.outliers)))
         let folder = try OutputFolder(output)
         defer { folder.abandon() }
         try folder.write("reproduce.json", JSON.array(rows.map { r in
@@ -50,7 +66,7 @@ struct ReproduceCommand: ParsableCommand {
         try folder.write("reproduce.md", markdown(rows).data(using: .utf8)!)
         try folder.commit()
         print(markdown(rows))
-        print("wrote \(root.path)/{defaults,spread,sweep,simplex.csv,reproduce.json,reproduce.md}")
+        print("wrote \(root.path)/{defaults,spread,sweep,theory,phase,simplex.csv,reproduce.json,reproduce.md}")
     }
 
     /// Simulates `config` for each seed into `dir/seed-K`, skipping seeds already written.
@@ -138,7 +154,7 @@ struct ReproduceCommand: ParsableCommand {
 
 /// The statistics `reproduce` tabulates, from a fresh measurement or a summary.json written earlier.
 struct ModelSummary {
-    var meanMaxProb, qSL, qDL, gradientPower: Double
+    var meanMaxProb, qSL, qDL, gradientPower, bulkEdge, topEigenvalue: Double
     var outliers: Int
     var config: [String: Double] = [:]
 
@@ -148,14 +164,17 @@ struct ModelSummary {
         qDL = m.clustering.qDL
         gradientPower = m.gradientPowerTopK
         outliers = m.outliers.outliers
+        bulkEdge = m.outliers.bulkEdge
+        topEigenvalue = m.eigenvalues.first ?? .nan
     }
 
     init?(file: URL) {
         guard let data = try? Data(contentsOf: file),
               let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let a = o["mean_max_prob"] as? Double, let b = o["q_sl"] as? Double, let c = o["q_dl"] as? Double,
-              let d = o["gradient_power_top_k"] as? Double, let e = o["outliers"] as? Int else { return nil }
-        (meanMaxProb, qSL, qDL, gradientPower, outliers) = (a, b, c, d, e)
+              let d = o["gradient_power_top_k"] as? Double, let e = o["outliers"] as? Int,
+              let f = o["bulk_edge"] as? Double, let g = (o["eigenvalues_top"] as? [Double])?.first else { return nil }
+        (meanMaxProb, qSL, qDL, gradientPower, outliers, bulkEdge, topEigenvalue) = (a, b, c, d, e, f, g)
         for key in ["examples", "classes", "dimension", "sigma_z", "sigma_c", "sigma_e", "accuracy", "length_spread", "seed"] {
             config[key] = (o[key] as? NSNumber)?.doubleValue
         }

@@ -4,7 +4,7 @@ import Landscape
 
 /// How a model measurement is written: `summary.json`, `spectrum.npy` and `overlap.csv`.
 enum ModelReport {
-    static func summary(_ m: ModelMeasurement) -> JSON {
+    static func summary(_ m: ModelMeasurement, extra: [(String, JSON)] = []) -> JSON {
         let c = m.configuration
         return .object([
             ("examples", .integer(c.examples)),
@@ -37,7 +37,7 @@ enum ModelReport {
             ("hyperplane_dimension", .integer(c.hyperplaneDimension)),
             ("trace_over_norm_hyperplane", .number(m.hyperplaneTraceOverNorm)),
             ("seconds", .number(m.seconds)),
-        ])
+        ] + extra)
     }
 
     /// One row per eigenvector, descending eigenvalue: index, eigenvalue, cos², cumulative gradient power.
@@ -52,8 +52,8 @@ enum ModelReport {
     }
 
     /// Writes the three files into `folder` (staged; the caller commits).
-    static func write(_ m: ModelMeasurement, to folder: OutputFolder) throws {
-        try folder.write("summary.json", summary(m).data)
+    static func write(_ m: ModelMeasurement, extra: [(String, JSON)] = [], to folder: OutputFolder) throws {
+        try folder.write("summary.json", summary(m, extra: extra).data)
         try folder.write("spectrum.npy", NPY.encode(m.eigenvalues))
         try folder.write("overlap.csv", overlapCSV(m))
     }
