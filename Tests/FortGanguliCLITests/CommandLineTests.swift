@@ -63,7 +63,10 @@ final class CommandLineTests: XCTestCase {
             ["simulate", "--dimension", "300000", "--mode", "dense"], ["simulate", "--examples", "100000", "--mode", "gram"],
             ["simulate", "--dimension", "0"], ["simulate", "--sigma-e", "nan"],
             ["sweep", "--points", "0"], ["sweep", "--sigma-z-min", "0"], ["sweep", "--sigma-z-min", "10", "--sigma-z-max", "1"],
-            ["sweep", "--growth", "quadratic"], ["sweep", "--seeds", "0"],
+            ["sweep", "--growth", "quadratic"], ["sweep", "--seeds", "0"], ["sweep", "--sigma-z-max", "nan"],
+            ["phase", "--snr-points", "0"], ["phase", "--snr-min", "-1"], ["phase", "--sigma-z-min", "nan"],
+            ["phase", "--dimension", "0"], ["theory", "--sigma-c", "nan"], ["theory", "--limit-examples", "10"],
+            ["simulate", "--mode", "gram", "--examples", "100000"],
         ]
         for c in cases {
             let r = try run(c + ["--output", out])
@@ -78,6 +81,29 @@ final class CommandLineTests: XCTestCase {
             XCTAssertNotEqual(r.status, 0)
             XCTAssertTrue(r.stderr.contains("is a file"), r.stderr)
         }
+    }
+
+    /// Gram mode at D = 10¹² with the theory beside it, and the phase diagram's table.
+    func testGramTheoryAndPhase() throws {
+        let dir = try temporaryFolder()
+        let out = dir.appendingPathComponent("g").path
+        let r = try run(["simulate", "--examples", "30", "--classes", "5", "--dimension", "1e12", "--theory", "--output", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        XCTAssertEqual(s["mode"] as? String, "gram")
+        XCTAssertEqual(s["dimension"] as? Int, 1_000_000_000_000)
+        XCTAssertEqual((s["zero_eigenvalues"] as! Int) + (s["eigenvalues_top"] as! [Double]).count, 1_000_000_000_000 - 124 + 10)
+        for key in ["theory_bulk_edge", "theory_outliers", "theory_eigenvalues_top"] { XCTAssertNotNil(s[key], key) }
+        let phase = dir.appendingPathComponent("p").path
+        let p = try run(["phase", "--examples", "20", "--classes", "4", "--dimension", "500", "--sigma-z-points", "2",
+                         "--snr-points", "3", "--output", phase])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let rows = try String(contentsOfFile: phase + "/phase.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, 1 + 6)
+        XCTAssertTrue(rows[0].hasPrefix("sigma_z_point,snr_point,seed,sigma_z,snr"))
+        let theory = dir.appendingPathComponent("t").path
+        XCTAssertEqual(try run(["theory", "--output", theory]).status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: theory + "/density.csv"))
     }
 
     /// An interrupted sweep (torn last row) resumes to exactly the file an uninterrupted run writes;
