@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "fortganguli", targets: ["fortganguli"]),
         .library(name: "FortGanguli", targets: ["FortGanguli"]),
         .library(name: "Landscape", targets: ["Landscape"]),
+        .library(name: "RealNets", targets: ["RealNets"]),
         .library(name: "Linalg", targets: ["Linalg"]),
     ],
     dependencies: [
@@ -19,6 +20,7 @@ let package = Package(
         .target(name: "Linalg", dependencies: ["CNumerics"]),
         .target(name: "Landscape", dependencies: ["Linalg"]),
         .target(name: "FortGanguli", dependencies: ["Linalg", "Landscape"]),
+        .target(name: "RealNets", dependencies: ["Linalg", "Landscape"]),
         .executableTarget(
             name: "fortganguli",
             dependencies: [
@@ -29,5 +31,6 @@ let package = Package(
         .testTarget(name: "LandscapeTests", dependencies: ["Landscape", "Linalg"]),
         .testTarget(name: "FortGanguliTests", dependencies: ["FortGanguli", "Landscape", "Linalg"]),
         .testTarget(name: "FortGanguliCLITests", dependencies: ["fortganguli"]),
+        .testTarget(name: "RealNetsTests", dependencies: ["RealNets", "Landscape", "Linalg"]),
     ]
 )

@@ -103,14 +103,8 @@ public struct DenseModel {
         return x
     }
 
-    /// The exact factor F = diag(√p) − p√pᵀ of the softmax Hessian: F·Fᵀ = diag(p) − ppᵀ = P
-    /// (since Σp = 1), in closed form, so no per-example eigen-decomposition is needed.
-    public static func softmaxHessianFactor(_ p: ArraySlice<Double>) -> Matrix {
-        let q = Array(p)
-        let c = q.count
-        let root = q.map { $0.squareRoot() }
-        return Matrix(rows: c, cols: c) { i, j in (i == j ? root[i] : 0) - q[i] * root[j] }
-    }
+    /// The closed-form softmax-Hessian factor (see `Landscape.softmaxHessianFactor`).
+    public static func softmaxHessianFactor(_ p: ArraySlice<Double>) -> Matrix { Landscape.softmaxHessianFactor(p) }
 
     /// Per-example softmax Hessian P^μ = diag(p^μ) − p^μp^μᵀ.
     public func softmaxHessian(example mu: Int) -> Matrix {
