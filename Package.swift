@@ -20,7 +20,9 @@ let package = Package(
         .target(name: "Linalg", dependencies: ["CNumerics"]),
         .target(name: "Landscape", dependencies: ["Linalg"]),
         .target(name: "FortGanguli", dependencies: ["Linalg", "Landscape"]),
-        .target(name: "RealNets", dependencies: ["Linalg", "Landscape"]),
+        // zlib for gzip-compressed data files.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "RealNets", dependencies: ["Linalg", "Landscape", "CZlib"]),
         .executableTarget(
             name: "fortganguli",
             dependencies: [

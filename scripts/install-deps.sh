@@ -2,7 +2,7 @@
 # Installs the Debian packages the build needs, only those missing: OpenBLAS (CBLAS + LAPACK),
 # LAPACKE, GSL and pkg-config. Idempotent; a no-op on a machine that has them.
 set -euo pipefail
-packages=(libgsl-dev liblapacke-dev libopenblas-dev pkg-config)
+packages=(libgsl-dev liblapacke-dev libopenblas-dev pkg-config zlib1g-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
