@@ -1,0 +1,96 @@
+import Foundation
+import Linalg
+
+/// Optimisers for mini-batch training on the mean cross-entropy.
+public enum Optimizer: String, Codable, Sendable, CaseIterable { case sgd, adam }
+
+/// Settings of a training run. Batches are drawn from a permutation of the training set per epoch,
+/// seeded by (seed, epoch), so a run is reproducible and can resume from any checkpoint.
+public struct TrainingSettings: Sendable, Equatable {
+    public var optimizer = Optimizer.sgd
+    public var learningRate = 0.05
+    public var momentum = 0.9
+    public var beta2 = 0.999
+    public var batchSize = 128
+    public var steps = 2000
+    public var seed: UInt64 = 0
+    public init() {}
+
+    /// Log-spaced checkpoint steps from 0 to `steps` inclusive (about `count` of them, distinct).
+    public func checkpointSteps(count: Int) -> [Int] {
+        guard steps > 0 else { return [0] }
+        var s: Set<Int> = [0, steps]
+        if count > 2 {
+            for i in 0..<(count - 1) { s.insert(Int(pow(Double(steps), Double(i) / Double(count - 2)).rounded())) }
+        }
+        return s.filter { $0 <= steps }.sorted()
+    }
+
+    public func validate(examples: Int) throws {
+        func check(_ ok: Bool, _ m: String) throws { if !ok { throw NetworkError.invalid(m) } }
+        try check(learningRate.isFinite && learningRate > 0, "--learning-rate is \(learningRate); give a positive number")
+        try check(momentum.isFinite && momentum >= 0 && momentum < 1, "--momentum is \(momentum); it must lie in [0, 1)")
+        try check(batchSize >= 1 && batchSize <= examples, "--batch-size is \(batchSize); it must lie in [1, \(examples)] (the training set size)")
+        try check(steps >= 0, "--steps is \(steps); it cannot be negative")
+    }
+}
+
+/// The optimiser's state (momentum / Adam moments), saved beside each checkpoint so a run resumes exactly.
+public struct OptimizerState: Sendable {
+    public var step: Int
+    public var first: [Double]
+    public var second: [Double]
+    public init(parameters: Int) { step = 0; first = .init(repeating: 0, count: parameters); second = .init(repeating: 0, count: parameters) }
+}
+
+public enum Trainer {
+    /// Indices of mini-batch `step` (0-based): consecutive slices of a per-epoch permutation.
+    public static func batch(step: Int, examples n: Int, settings: TrainingSettings) -> [Int] {
+        let perEpoch = max(1, n / settings.batchSize)
+        let epoch = step / perEpoch, slot = step % perEpoch
+        var order = Array(0..<n)
+        let rng = RandomStream(seed: settings.seed, stream: 1000 + UInt64(epoch))
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.uniformInt(i + 1)) }
+        return Array(order[(slot * settings.batchSize)..<((slot + 1) * settings.batchSize)])
+    }
+
+    /// One optimiser step on a batch; returns the batch loss (NaN if it diverged).
+    public static func step(_ net: inout Network, state: inout OptimizerState, x: Matrix, labels: [Int],
+                            settings s: TrainingSettings) -> Double {
+        let (loss, g, _) = net.lossAndGradient(x, labels: labels)
+        guard loss.isFinite, g.allSatisfy(\.isFinite) else { return .nan }
+        state.step += 1
+        switch s.optimizer {
+        case .sgd:
+            for i in g.indices {
+                state.first[i] = s.momentum * state.first[i] + g[i]
+                net.parameters[i] -= s.learningRate * state.first[i]
+            }
+        case .adam:
+            let (b1, b2) = (s.momentum, s.beta2)
+            let c1 = 1 - pow(b1, Double(state.step)), c2 = 1 - pow(b2, Double(state.step))
+            for i in g.indices {
+                state.first[i] = b1 * state.first[i] + (1 - b1) * g[i]
+                state.second[i] = b2 * state.second[i] + (1 - b2) * g[i] * g[i]
+                net.parameters[i] -= s.learningRate * (state.first[i] / c1) / ((state.second[i] / c2).squareRoot() + 1e-8)
+            }
+        }
+        return loss
+    }
+
+    /// Mean loss and accuracy over a data set, in chunks.
+    public static func evaluate(_ net: Network, inputs x: Matrix, labels: [Int], chunk: Int = 1000) -> (loss: Double, accuracy: Double) {
+        var loss = 0.0, correct = 0.0
+        var start = 0
+        while start < labels.count {
+            let end = min(labels.count, start + chunk)
+            let xb = Matrix(rows: x.rows, cols: end - start, storage: Array(x.storage[(start * x.rows)..<(end * x.rows)]))
+            let z = net.logits(xb)
+            let (l, _, a) = Network.crossEntropy(z, labels: Array(labels[start..<end]))
+            loss += l * Double(end - start)
+            correct += a * Double(end - start)
+            start = end
+        }
+        return (loss / Double(labels.count), correct / Double(labels.count))
+    }
+}
