@@ -44,14 +44,20 @@ public struct OptimizerState: Sendable {
 }
 
 public enum Trainer {
-    /// Indices of mini-batch `step` (0-based): consecutive slices of a per-epoch permutation.
-    public static func batch(step: Int, examples n: Int, settings: TrainingSettings) -> [Int] {
-        let perEpoch = max(1, n / settings.batchSize)
-        let epoch = step / perEpoch, slot = step % perEpoch
+    /// The order of the examples in `epoch`: a Fisher–Yates shuffle seeded by (seed, epoch).
+    public static func permutation(epoch: Int, examples n: Int, settings: TrainingSettings) -> [Int] {
         var order = Array(0..<n)
         let rng = RandomStream(seed: settings.seed, stream: 1000 + UInt64(epoch))
         for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.uniformInt(i + 1)) }
-        return Array(order[(slot * settings.batchSize)..<((slot + 1) * settings.batchSize)])
+        return order
+    }
+
+    /// Which epoch and which slice of its permutation mini-batch `step` (0-based) uses; the
+    /// incomplete last slice of an epoch is skipped.
+    public static func slot(step: Int, examples n: Int, settings: TrainingSettings) -> (epoch: Int, range: Range<Int>) {
+        let perEpoch = max(1, n / settings.batchSize)
+        let slot = step % perEpoch
+        return (step / perEpoch, (slot * settings.batchSize)..<((slot + 1) * settings.batchSize))
     }
 
     /// One optimiser step on a batch; returns the batch loss (NaN if it diverged).
