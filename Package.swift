@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(
             name: "fortganguli",
             dependencies: [
-                "FortGanguli", "Landscape", "Linalg",
+                "FortGanguli", "Landscape", "Linalg", "RealNets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),

@@ -60,11 +60,14 @@ public enum Trainer {
         return (step / perEpoch, (slot * settings.batchSize)..<((slot + 1) * settings.batchSize))
     }
 
-    /// One optimiser step on a batch; returns the batch loss (NaN if it diverged).
+    /// One optimiser step on a batch; returns the batch loss, or NaN if the loss, the gradient or
+    /// the updated parameters are not finite (the network and state are then left unchanged).
     public static func step(_ net: inout Network, state: inout OptimizerState, x: Matrix, labels: [Int],
                             settings s: TrainingSettings) -> Double {
         let (loss, g, _) = net.lossAndGradient(x, labels: labels)
         guard loss.isFinite, g.allSatisfy(\.isFinite) else { return .nan }
+        let (savedNet, savedState) = (net, state)
+        defer { if !net.parameters.allSatisfy(\.isFinite) { (net, state) = (savedNet, savedState) } }
         state.step += 1
         switch s.optimizer {
         case .sgd:
@@ -81,7 +84,7 @@ public enum Trainer {
                 net.parameters[i] -= s.learningRate * (state.first[i] / c1) / ((state.second[i] / c2).squareRoot() + 1e-8)
             }
         }
-        return loss
+        return net.parameters.allSatisfy(\.isFinite) ? loss : .nan
     }
 
     /// Mean loss and accuracy over a data set, in chunks.

@@ -5,6 +5,7 @@ import ArgumentParser
 struct FortGanguliCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fortganguli",
-        abstract: "Curvature of neural loss landscapes: the Fort–Ganguli random model and its statistics.",
-        subcommands: [SimulateCommand.self, SweepCommand.self, TheoryCommand.self, PhaseCommand.self, ReproduceCommand.self])
+        abstract: "Curvature of neural loss landscapes: the Fort–Ganguli random model, real networks, and their shared statistics.",
+        subcommands: [SimulateCommand.self, SweepCommand.self, TheoryCommand.self, PhaseCommand.self, ReproduceCommand.self,
+                      TrainCommand.self])
 }

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import RealNets
+
+extension Activation: ExpressibleByArgument {}
+extension Optimizer: ExpressibleByArgument {}
+
+/// Where the data comes from and which classes to keep; shared by every real-network command.
+struct DataOptions: ParsableArguments {
+    @Option(help: "fashion-mnist (Debian's dataset-fashion-mnist), mnist:DIR, cifar10:DIR, sphere, mixture, or a folder of IDX files.")
+    var data = "fashion-mnist"
+    @Option(name: .customLong("class-subset"), help: "Keep only these classes, relabelled in this order (e.g. 0,1,2).")
+    var classSubset: String?
+
+    /// Loads the split, applying the class subset.
+    func load(test: Bool = false) throws -> Dataset {
+        var d: Dataset
+        switch data {
+        case "fashion-mnist": d = try IDX.load(folder: IDX.debianFashionMNIST, split: test ? .test : .train)
+        case "sphere": d = try Synthetic.sphere(examples: test ? 1000 : 5000, dimension: 784, classes: 10, seed: test ? 1 : 0)
+        case "mixture": d = try Synthetic.mixture(examples: test ? 1000 : 5000, dimension: 784, classes: 10, separation: 1, seed: test ? 1 : 0)
+        default:
+            if data.hasPrefix("mnist:") {
+                d = try IDX.load(folder: URL(fileURLWithPath: String(data.dropFirst(6))), split: test ? .test : .train)
+            } else if data.hasPrefix("cifar10:") {
+                d = try CIFAR10.load(folder: URL(fileURLWithPath: String(data.dropFirst(8))), split: test ? .test : .train)
+            } else {
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir), isDir.boolValue else {
+                    throw ToolError("--data \(data) is neither a known data set (fashion-mnist, mnist:DIR, cifar10:DIR, sphere, mixture) nor a folder of IDX files")
+                }
+                d = try IDX.load(folder: URL(fileURLWithPath: data), split: test ? .test : .train)
+            }
+        }
+        if let s = classSubset {
+            let classes = s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !classes.isEmpty, classes.count == s.split(separator: ",").count else {
+                throw ToolError("--class-subset \(s) is not a comma-separated list of class numbers")
+            }
+            d = try d.subset(classes: classes)
+        }
+        return d
+    }
+}
+
+/// The network's architecture, shared by `train` and `scale-sweep`.
+struct ArchitectureOptions: ParsableArguments {
+    @Option(help: "mlp or cnn.") var arch = "mlp"
+    @Option(help: "MLP widths, input to output (the first must match the data, the last the classes).") var widths = "784,256,256,10"
+    @Option(help: "CNN convolution widths (1 to 3 layers).") var channels = "8,16"
+    @Option(help: "CNN hidden dense width.") var hidden = Count(64)
+    @Option(help: "relu or tanh.") var activation = Activation.relu
+
+    func architecture(for data: Dataset) throws -> Architecture {
+        func ints(_ s: String, _ flag: String) throws -> [Int] {
+            let xs = s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !xs.isEmpty, xs.count == s.split(separator: ",").count else { throw ToolError("\(flag) \(s) is not a comma-separated list of sizes") }
+            return xs
+        }
+        switch arch {
+        case "mlp":
+            var w = try ints(widths, "--widths")
+            guard w.first == data.inputs.rows else {
+                throw ToolError("--widths starts with \(w.first!) but the data has \(data.inputs.rows) inputs; start it with \(data.inputs.rows)")
+            }
+            if w.last != data.classes && widths == "784,256,256,10" { w[w.count - 1] = data.classes }
+            guard w.last == data.classes else {
+                throw ToolError("--widths ends with \(w.last!) but the data has \(data.classes) classes; end it with \(data.classes)")
+            }
+            return try Architecture.mlp(widths: w, activation: activation)
+        case "cnn":
+            guard let shape = data.imageShape, shape.height == shape.width else {
+                throw ToolError("--arch cnn needs square images; this data set has none (use --arch mlp)")
+            }
+            return try Architecture.cnn(inputChannels: shape.channels, side: shape.height, channels: ints(channels, "--channels"),
+                                        hidden: hidden.value, classes: data.classes, activation: activation)
+        default:
+            throw ToolError("--arch is \(arch); use mlp or cnn")
+        }
+    }
+}
+
