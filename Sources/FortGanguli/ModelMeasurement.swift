@@ -52,15 +52,18 @@ public enum ModelSimulation {
         let c = config.classes
         let noise = model.noiseHessian()
         let h = try model.hessian(noise: config.hessian == .paper ? noise : nil)
-        let eigen = try Eigen.symmetric(h, vectors: true)
-        let noiseTop = try Eigen.symmetric(noise, vectors: false, largest: max(c, 2)).values
         let g = model.gradient()
-        let projections = BLAS.multiply(eigen.vectors!, transpose: true, g)
+        // All eigenvalues and every eigenvector's overlap with g from one reduction (no eigenvector
+        // matrix); the noise term's top eigenvalues at the same time on the other core.
+        let count = max(c, 2)
+        let (spectrum, noiseTop) = try concurrently(
+            { try Eigen.projections(h, onto: Matrix(rows: h.rows, cols: 1, storage: g)) },
+            { try Eigen.symmetric(noise, vectors: false, largest: count).values })
         let q = try Orthonormal.columns(model.hyperplaneGaussian())
         let projected = BLAS.multiply(q, transposeA: true, BLAS.multiply(h, q))
         return try assemble(config, mode: .dense, logits: model.logits,
                             clustering: LogitGradientPairSums(jacobianColumns: model.jacobian, labels: model.logits.labels, classes: c),
-                            eigenvalues: eigen.values, projections: projections, gradientNormSquared: BLAS.dot(g, g),
+                            eigenvalues: spectrum.values, projections: spectrum.projections.storage, gradientNormSquared: BLAS.dot(g, g),
                             noiseTop: noiseTop, trace: h.trace, hyperplane: projected)
     }
 
