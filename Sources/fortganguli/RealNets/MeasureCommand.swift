@@ -49,7 +49,8 @@ struct MeasureCommand: ParsableCommand {
         try NetworkReport.write(m, to: folder)
         try folder.commit()
         print(NetworkReport.line(m))
-        print("wrote \(folder.url.path)/{summary.json,ggn_spectrum.npy,overlap_ggn.csv\(m.density == nil ? "" : ",hessian_density.csv"})")
+        let files = ["summary.json", "ggn_spectrum.npy", "overlap_ggn.csv"] + (m.density == nil ? [] : ["hessian_density.csv"])
+        print("wrote \(folder.url.path)/{\(files.joined(separator: ","))}")
     }
 }
 
