@@ -1,4 +1,4 @@
-"""Benchmark of `make bench`: wall time of one paper configuration end to end (process start to
+"""Benchmark of `make bench` (`--quick`: model only; `--short-phase`: a 4×4 instead of 20×20 phase grid): wall time of one paper configuration end to end (process start to
 files on disk), of a 41-point sweep, and of the vectorised NumPy reference (bench/numpy_model.py)
 doing the same computation, all in this one run. Prints a table and one JSON line."""
 import json
@@ -44,11 +44,31 @@ def gram_benchmarks(tmp):
         for mode in ("dense", "gram"):
             out[f"{mode}_D{d}_wall_s"] = round(timed([BIN, "simulate", "--dimension", str(d), "--mode", mode,
                                                       "--output", os.path.join(tmp, f"{mode}{d}")]), 3)
-    cells = 20 * 20
-    t = timed([BIN, "phase", "--dimension", "1e6", "--sigma-z-points", "20", "--snr-points", "20",
+    side = 4 if "--short-phase" in sys.argv else 20
+    t = timed([BIN, "phase", "--dimension", "1e6", "--sigma-z-points", str(side), "--snr-points", str(side),
                "--output", os.path.join(tmp, "phase")])
-    out["phase_20x20_D1e6_total_s"] = round(t, 1)
-    out["phase_20x20_D1e6_per_point_s"] = round(t / cells, 3)
+    out["phase_grid"] = f"{side}x{side}"
+    out["phase_D1e6_total_s"] = round(t, 1)
+    out["phase_D1e6_per_point_s"] = round(t / (side * side), 3)
+    return out
+
+
+def realnet_benchmarks(tmp):
+    """Real networks: one epoch of Fashion-MNIST for a 784-256-256-10 MLP, `measure` on it with 30
+    examples a class, and the factorised NTK Gram against explicit Jacobian rows (5 a class)."""
+    run = os.path.join(tmp, "run")
+    out = {"train_epoch_mlp_s": round(timed([BIN, "train", "--steps", "469", "--checkpoints", "2", "--eval-examples", "1000",
+                                             "--output", run]), 2)}
+    ckpt = os.path.join(run, "step-000469.safetensors")
+    out["measure_mlp_30_per_class_s"] = round(timed([BIN, "measure", "--checkpoint", ckpt, "--per-class", "30", "--top-k", "10",
+                                                     "--trace-probes", "10", "--density-probes", "0",
+                                                     "--output", os.path.join(tmp, "m")]), 2)
+    for flag, key in (([], "gram_factorised_s"), (["--explicit-jacobian"], "gram_explicit_rows_s")):
+        subprocess.run([BIN, "measure", "--checkpoint", ckpt, "--per-class", "5", "--top-k", "1", "--trace-probes", "1",
+                        "--density-probes", "0", "--output", os.path.join(tmp, "g")] + flag, check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(tmp, "g", "summary.json")) as f:
+            out[key] = round(json.load(f)["gram_seconds"], 4)
+    out["gram_speedup"] = round(out["gram_explicit_rows_s"] / out["gram_factorised_s"], 1)
     return out
 
 
@@ -63,6 +83,7 @@ def main(repeats=7):
                 inner.append(json.load(f)["seconds"])
         sweep = timed([BIN, "sweep", "--points", "41", "--seeds", "1", "--output", os.path.join(tmp, "sweep")])
         gram = gram_benchmarks(tmp) if "--quick" not in sys.argv else {}
+        real = realnet_benchmarks(tmp) if "--quick" not in sys.argv else {}
     numpy_run = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "numpy_model.py"), "--repeats", str(repeats)],
                                check=True, capture_output=True, text=True)
     numpy = json.loads(numpy_run.stdout.strip().splitlines()[-1])
@@ -78,6 +99,7 @@ def main(repeats=7):
         "numpy_blas": numpy.get("blas"),
         "cores": os.cpu_count(),
         **gram,
+        **real,
     }
     print(f"one paper configuration (N=300, C=10, D=1000), {repeats} runs:")
     print(f"  fortganguli simulate, end to end   median {swift_median:.3f} s  (min {min(walls):.3f} s; "
@@ -90,8 +112,13 @@ def main(repeats=7):
               f"peak memory {gram['gram_1e9_peak_rss_mib']:.0f} MiB   target < 1.5 s, < 1 GiB")
         for d in (1000, 2000, 4000):
             print(f"  D = {d}: dense {gram[f'dense_D{d}_wall_s']:.2f} s, gram {gram[f'gram_D{d}_wall_s']:.2f} s")
-        print(f"20×20 phase diagram at D = 1e6: {gram['phase_20x20_D1e6_total_s']:.0f} s, "
-              f"{gram['phase_20x20_D1e6_per_point_s']:.2f} s a point")
+        print(f"{gram['phase_grid']} phase diagram at D = 1e6: {gram['phase_D1e6_total_s']:.0f} s, "
+              f"{gram['phase_D1e6_per_point_s']:.2f} s a point")
+    if real:
+        print(f"real networks: one Fashion-MNIST epoch of the 784-256-256-10 MLP {real['train_epoch_mlp_s']:.1f} s (target < 10 s); "
+              f"measure, 30 a class {real['measure_mlp_30_per_class_s']:.1f} s (target < 20 s)")
+        print(f"  NTK Gram at 5 a class: factorised {real['gram_factorised_s']:.3f} s, explicit rows {real['gram_explicit_rows_s']:.2f} s "
+              f"({real['gram_speedup']:.0f}x)")
     print(json.dumps(result))
 
 

@@ -3,4 +3,4 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/venv.sh" >/dev/null
-exec "$root/.venv/bin/python" "$root/bench/run.py"
+exec "$root/.venv/bin/python" "$root/bench/run.py" "$@"

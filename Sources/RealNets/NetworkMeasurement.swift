@@ -37,6 +37,8 @@ public struct NetworkMeasurement: Sendable {
     /// Smoothed spectral density of H by stochastic Lanczos quadrature (nodes and weights).
     public var density: SpectralQuadrature?
     public var hessianVectorProducts: Int
+    /// Time spent forming the NTK Gram (factorised, or from explicit Jacobian rows).
+    public var gramSeconds: Double
     public var seconds: Double
 }
 
@@ -48,6 +50,9 @@ public struct MeasurementSettings: Sendable {
     public var densityProbes: Int = 4
     public var densitySteps: Int = 40
     public var seed: UInt64 = 0
+    /// Form the Gram from explicit D×(N·C) Jacobian rows instead of the per-layer factorisation
+    /// (the reference path; memory D·N·C).
+    public var explicitJacobian = false
     public init() {}
 }
 
@@ -70,7 +75,10 @@ extension NetworkMeasurement {
             std += (col.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(c)).squareRoot() / Double(n)
         }
         // The exact NTK Gram and everything that follows from it.
-        let gram = LogitGradients(network: network, inputs: x).gram
+        let gramStart = Date()
+        let factors = LogitGradients(network: network, inputs: x)
+        let gram = s.explicitJacobian ? BLAS.gram(factors.explicitJacobian(parameterCount: d)) : factors.gram
+        let gramSeconds = Date().timeIntervalSince(gramStart)
         var norm = 0.0
         for i in 0..<(n * c) { norm += gram[i, i].squareRoot() / Double(n * c) }
         let (cLengths, sigmaE) = NetworkMeasurement.decomposition(gram: gram, labels: labels, classes: c)
@@ -111,7 +119,7 @@ extension NetworkMeasurement {
                   gradientPowerTopKGaussNewton: gradientPower(cosineSquared: ggn.gradientCosineSquared, top: s.topK),
                   hTermTop: hTop.values, trace: tr.estimate, traceStandardError: tr.standardError,
                   traceOverNorm: tr.estimate / lambdaMax, hyperplaneTraceOverNorm: hyper, density: density,
-                  hessianVectorProducts: applications.count, seconds: Date().timeIntervalSince(start))
+                  hessianVectorProducts: applications.count, gramSeconds: gramSeconds, seconds: Date().timeIntervalSince(start))
     }
 
     /// Eq. 14–15 from the Gram: c_k = mean of ∂z_k/∂θ over examples of class k, E^μ_k = ∂z^μ_k/∂θ − c_k.

@@ -13,9 +13,12 @@ struct MeasurementOptions: ParsableArguments {
     @Option(name: .customLong("density-probes"), help: "Stochastic Lanczos quadrature probes for the Hessian density (0: none).")
     var densityProbes = Count(4)
     @Option(help: "Seed of the random probes and hyperplane.") var seed: UInt64 = 0
+    @Flag(name: .customLong("explicit-jacobian"), help: "Form the NTK Gram from explicit per-example Jacobian rows (reference path, memory D·N·C).")
+    var explicitJacobian = false
 
     var settings: MeasurementSettings {
         var s = MeasurementSettings()
+        s.explicitJacobian = explicitJacobian
         (s.topK, s.traceProbes, s.densityProbes, s.seed) = (topK.value, traceProbes.value, densityProbes.value, seed)
         return s
     }
@@ -76,7 +79,8 @@ enum NetworkReport {
             ("gradient_power_top_k", .number(m.gradientPowerTopK)), ("gradient_power_top_k_ggn", .number(m.gradientPowerTopKGaussNewton)),
             ("trace", .number(m.trace)), ("trace_standard_error", .number(m.traceStandardError)),
             ("trace_over_norm", .number(m.traceOverNorm)), ("trace_over_norm_hyperplane", .number(m.hyperplaneTraceOverNorm)),
-            ("hessian_vector_products", .integer(m.hessianVectorProducts)), ("seconds", .number(m.seconds)),
+            ("hessian_vector_products", .integer(m.hessianVectorProducts)), ("gram_seconds", .number(m.gramSeconds)),
+            ("seconds", .number(m.seconds)),
         ])
     }
 
