@@ -5,7 +5,7 @@ import Linalg
 
 /// The model's random logit gradients and the D×D Hessians built from them, evaluated densely.
 /// This is the reference path: every matrix of the paper's equations is formed explicitly.
-public struct DenseModel {
+public struct DenseModel: Sendable {
     public let configuration: ModelConfiguration
     public let logits: LogitSample
     /// D×(N·C) logit gradients J^μ_k = c_k + E^μ_k, column μ·C + k.
