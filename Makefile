@@ -12,7 +12,7 @@ build: deps
 	swift build -c release
 
 test: deps
-	swift test
+	swift test --disable-swift-testing
 
 reproduce: build
 	$(BIN) reproduce --output $(RESULTS)

@@ -55,6 +55,13 @@ final class RealNetCommandTests: XCTestCase {
         let sc = try run(["scale-sweep"] + net + ["--per-class", "2", "--points", "2", "--top-k", "2", "--trace-probes", "2", "--output", sweep])
         XCTAssertEqual(sc.status, 0, sc.stderr)
         XCTAssertEqual(try String(contentsOfFile: sweep + "/scale.csv", encoding: .utf8).split(separator: "\n").count, 3)
+        // A divergent run stops with one line and keeps the last good checkpoint.
+        let diverging = dir.appendingPathComponent("diverge").path
+        let d = try run(["train", "--data", "mixture", "--widths", "784,16,10", "--activation", "relu", "--steps", "5", "--checkpoints", "2", "--learning-rate", "1e200", "--eval-examples", "100",
+                                           "--output", diverging])
+        XCTAssertNotEqual(d.status, 0)
+        XCTAssertTrue(d.stderr.contains("diverged") && d.stderr.contains("step-000000.safetensors"), d.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: diverging).filter { $0.hasPrefix("step-") }, ["step-000000.safetensors"])
         // Bad input: data that does not fit the checkpoint, a run with no checkpoints, a corrupt checkpoint, a missing data set.
         let out = dir.appendingPathComponent("bad").path
         for args in [["measure", "--checkpoint", runDir + "/step-000012.safetensors", "--data", "mixture", "--class-subset", "0,1,2"],
