@@ -24,9 +24,8 @@
 # and drawn by `scripts/figures.sh results/reproduce` (this file reads `$RESULTS`).
 
 # %%
-import csv
-import json
 import os
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -36,35 +35,12 @@ RESULTS = Path(os.environ.get("RESULTS", "results/reproduce"))
 OUT = RESULTS / "figures"
 OUT.mkdir(parents=True, exist_ok=True)
 SWEEP = RESULTS / "sweep"
+sys.path.insert(0, str(Path(__file__).resolve().parent) if "__file__" in globals() else "notebooks-export")
+from _sweep import Sweep  # noqa: E402  (shared sweep loader)
 
 
-def num(s):
-    try:
-        return float(s)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-with open(SWEEP / "sweep.csv", newline="") as f:
-    rows = [r for r in csv.DictReader(f) if r.get("point") not in (None, "")]
-if not rows:
-    raise SystemExit(f"{SWEEP / 'sweep.csv'}: no data rows yet")
-manifest = json.loads((SWEEP / "sweep.json").read_text()) if (SWEEP / "sweep.json").exists() else {}
-C = int(manifest.get("classes") or 10)
-points = sorted({int(num(r["point"])) for r in rows})
-
-
-def by_point(column):
-    """σ_z, mean and std over seeds of `column` for each sweep point (NaN cells ignored)."""
-    z, mean, std = [], [], []
-    for p in points:
-        group = [r for r in rows if int(num(r["point"])) == p]
-        x = np.array([num(r[column]) for r in group])
-        x = x[np.isfinite(x)]
-        z.append(num(group[0]["sigma_z"]))
-        mean.append(x.mean() if len(x) else np.nan)
-        std.append(x.std(ddof=1) if len(x) > 1 else 0.0)
-    return np.array(z), np.array(mean), np.array(std)
+sweep = Sweep(SWEEP)
+rows, manifest, C, points, by_point = sweep.rows, sweep.manifest, sweep.classes, sweep.points, sweep.by_point
 
 
 print(f"{len(rows)} rows, {len(points)} σ_z points, C = {C}, growth {manifest.get('growth', '?')}")

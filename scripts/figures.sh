@@ -22,7 +22,7 @@ trap 'rm -f "$STARTED"' EXIT
 cd "$REPO"
 failed=()
 shopt -s nullglob
-notebooks=(notebooks-export/*.py)
+notebooks=(notebooks-export/[!_]*.py)
 [ ${#notebooks[@]} -gt 0 ] || { echo "figures.sh: no notebooks-export/*.py" >&2; exit 1; }
 for nb in "${notebooks[@]}"; do
     echo "== $nb"

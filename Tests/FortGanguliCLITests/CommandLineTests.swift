@@ -2,30 +2,7 @@ import Foundation
 import XCTest
 
 /// Runs the built `fortganguli` binary as a user would and checks its files, errors and resumption.
-final class CommandLineTests: XCTestCase {
-    var binary: URL { Bundle.main.bundleURL.appendingPathComponent("fortganguli") }
-
-    func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fg-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
-
-    @discardableResult
-    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
+final class CommandLineTests: ToolTestCase {
     let small = ["--examples", "40", "--dimension", "120", "--classes", "5"]
 
     func testSameSeedGivesIdenticalFiles() throws {

@@ -2,29 +2,7 @@ import Foundation
 import XCTest
 
 /// train → measure → trajectory → scale-sweep through the built binary, and their bad input.
-final class RealNetCommandTests: XCTestCase {
-    var binary: URL { Bundle.main.bundleURL.appendingPathComponent("fortganguli") }
-
-    @discardableResult
-    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        (p.standardOutput, p.standardError) = (out, err)
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
-    func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fg-real-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
-
+final class RealNetCommandTests: ToolTestCase {
     func testTrainMeasureTrajectoryAndScaleSweep() throws {
         let dir = try temporaryFolder()
         let runDir = dir.appendingPathComponent("run").path
