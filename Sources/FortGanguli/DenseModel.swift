@@ -52,11 +52,13 @@ public struct DenseModel: Sendable {
     }
 
     /// Samples the model. Throws if the configuration is invalid or would not fit in memory.
-    public init(_ config: ModelConfiguration) throws {
+    /// With `logits`, the probabilities and labels are given (e.g. a network's) and only the
+    /// gradients are random: the semi-empirical model.
+    public init(_ config: ModelConfiguration, logits given: LogitSample? = nil) throws {
         try config.validate()
         try DenseModel.checkMemory(config)
         let seed = config.seed
-        let logits = DenseModel.sampleLogits(config)
+        let logits = given ?? DenseModel.sampleLogits(config)
         // Generator columns: first the C class means, then E^μ for μ = 0…N−1 (C columns each).
         let d = config.dimension, c = config.classes, n = config.examples
         let scaleC = config.classLengthScales.map { config.sigmaC * $0 / Double(d).squareRoot() }

@@ -50,7 +50,7 @@ public struct GramModel {
 
     /// Samples the model: W by Bartlett when D ≥ m + d, else from explicit generators drawn
     /// exactly as the dense path draws them (so both paths see the same X).
-    public init(_ config: ModelConfiguration) throws {
+    public init(_ config: ModelConfiguration, logits given: LogitSample? = nil) throws {
         try config.validate()
         try GramModel.checkMemory(config)
         let m = config.classes * (config.examples + 1), d = config.hyperplaneDimension
@@ -61,9 +61,9 @@ public struct GramModel {
             w.storage.withUnsafeMutableBufferPointer { p in
                 for j in 0..<(m + d) { for i in 0..<(m + d) { p[i + j * (m + d)] *= scale[i] * scale[j] } }
             }
-            self.init(configuration: config, logits: DenseModel.sampleLogits(config), gram: w, sampledByBartlett: true)
+            self.init(configuration: config, logits: given ?? DenseModel.sampleLogits(config), gram: w, sampledByBartlett: true)
         } else {
-            self.init(dense: try DenseModel(config))
+            self.init(dense: try DenseModel(config, logits: given))
         }
     }
 

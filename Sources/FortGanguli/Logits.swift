@@ -22,6 +22,14 @@ public struct LogitSample: Sendable {
         self.init(logits: z, classes: c, accuracy: accuracy, labelStream: labelStream)
     }
 
+    /// Given logits and labels (a network's), row-major N×C.
+    public init(logits z: [Double], labels: [Int], classes c: Int) {
+        classes = c
+        logits = z
+        probabilities = softmaxRows(z, classes: c)
+        self.labels = labels
+    }
+
     /// Labels given logits (used by tests and by calibrations that bring their own logits).
     public init(logits z: [Double], classes c: Int, accuracy: Double, labelStream: RandomStream) {
         classes = c

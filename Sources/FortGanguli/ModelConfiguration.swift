@@ -24,6 +24,8 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     public var hessian = HessianVariant.paper
     /// Spreads the class-mean lengths: |c_k| ∝ 1 + s·(2k/(C−1) − 1), k = 0…C−1, so 0 ≤ s < 1.
     public var lengthSpread = 0.0
+    /// Relative class-mean lengths s_k (e.g. measured on a network); overrides `lengthSpread` when set.
+    public var classLengths: [Double]? = nil
     /// Dimension d of the random hyperplane for the projected Trace/‖H‖ (the paper used 10).
     public var hyperplaneDimension = 10
     /// k of "gradient power in the top k eigenvectors"; nil means C.
@@ -61,6 +63,7 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
 
     /// Relative class-mean lengths s_k (mean 1).
     public var classLengthScales: [Double] {
+        if let given = classLengths { return given }
         guard classes > 1 else { return [1] }
         return (0..<classes).map { 1 + lengthSpread * (2 * Double($0) / Double(classes - 1) - 1) }
     }
@@ -80,6 +83,10 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         try check(sigmaE >= 0, "--sigma-e is \(sigmaE); a standard deviation cannot be negative")
         try check(accuracy >= 0 && accuracy <= 1, "--accuracy is \(accuracy); it must lie in [0, 1]")
         try check(lengthSpread >= 0 && lengthSpread < 1, "--length-spread is \(lengthSpread); it must lie in [0, 1)")
+        if let given = classLengths {
+            try check(given.count == classes && given.allSatisfy { $0.isFinite && $0 >= 0 },
+                      "class lengths must be \(classes) finite non-negative numbers")
+        }
         try check(hyperplaneDimension >= 1 && hyperplaneDimension <= dimension,
                   "--hyperplane-dimension is \(hyperplaneDimension); it must lie in [1, D = \(dimension)]")
         try check(gradientPowerK >= 1, "--top-k is \(gradientPowerK); it must be at least 1")

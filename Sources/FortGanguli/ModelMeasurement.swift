@@ -34,13 +34,14 @@ public enum ModelSimulation {
     }
 
     /// Samples the model at `config` and measures it with the engine `config.mode` selects.
-    public static func run(_ config: ModelConfiguration) throws -> ModelMeasurement {
+    /// With `logits`, the model keeps those probabilities and labels (the semi-empirical model).
+    public static func run(_ config: ModelConfiguration, logits: LogitSample? = nil) throws -> ModelMeasurement {
         let start = DispatchTime.now().uptimeNanoseconds
         try config.validate()
         var result: ModelMeasurement
         switch config.resolvedMode {
-        case .gram: result = try measure(GramModel(config))
-        default: result = try measure(DenseModel(config))
+        case .gram: result = try measure(GramModel(config, logits: logits))
+        default: result = try measure(DenseModel(config, logits: logits))
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return result

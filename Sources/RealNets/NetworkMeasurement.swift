@@ -24,6 +24,9 @@ public struct NetworkMeasurement: Sendable {
     public var classMeanLengths: [Double]
     /// G-term: nonzero spectrum (descending) and gradient overlaps, from the Gram.
     public var gaussNewton: GaussNewtonSpectrum
+    /// Bulk edge and outliers of the G-term, by the model's rule: the noise term is the G-term of the
+    /// residuals E^μ_k = ∂z^μ_k/∂θ − c_k alone (eq. 14–15), also from the Gram.
+    public var gaussNewtonOutliers: OutlierCount
     /// Top Hessian eigenvalues (Lanczos) and the gradient power in their span.
     public var hessianTop: [Double]
     public var gradientPowerTopK: Double
@@ -83,6 +86,8 @@ extension NetworkMeasurement {
         for i in 0..<(n * c) { norm += gram[i, i].squareRoot() / Double(n * c) }
         let (cLengths, sigmaE) = NetworkMeasurement.decomposition(gram: gram, labels: labels, classes: c)
         let ggn = try GaussNewtonSpectrum(gram: gram, logits: z, labels: labels)
+        let noise = try GaussNewtonSpectrum(gram: NetworkMeasurement.residualGram(gram, labels: labels, classes: c), logits: z)
+        let outliers = OutlierCount(eigenvalues: ggn.eigenvalues, noiseTopEigenvalues: Array(noise.eigenvalues.prefix(max(c, 2))), spikeRank: c)
         // The Hessian by exact Hessian-vector products.
         final class Counter { var count = 0 }
         let applications = Counter()
@@ -115,11 +120,31 @@ extension NetworkMeasurement {
                   meanLogitGradientNorm: norm, weightNorm: BLAS.dot(network.parameters, network.parameters).squareRoot(),
                   clustering: LogitGradientClustering(LogitGradientPairSums(gram: gram, labels: labels, classes: c)),
                   sigmaCEstimate: (cLengths.map { $0 * $0 }.reduce(0, +) / Double(c)).squareRoot(), sigmaEEstimate: sigmaE,
-                  classMeanLengths: cLengths, gaussNewton: ggn, hessianTop: top.values, gradientPowerTopK: power,
+                  classMeanLengths: cLengths, gaussNewton: ggn, gaussNewtonOutliers: outliers, hessianTop: top.values, gradientPowerTopK: power,
                   gradientPowerTopKGaussNewton: gradientPower(cosineSquared: ggn.gradientCosineSquared, top: s.topK),
                   hTermTop: hTop.values, trace: tr.estimate, traceStandardError: tr.standardError,
                   traceOverNorm: tr.estimate / lambdaMax, hyperplaneTraceOverNorm: hyper, density: density,
                   hessianVectorProducts: applications.count, gramSeconds: gramSeconds, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The Gram of the residuals E^μ_k = J^μ_k − c_k: K − R_l − R_kᵀ + S with R[(μk), l] = J^μ_k·c_l
+    /// and S[k, l] = c_k·c_l, all block sums of K.
+    static func residualGram(_ k: Matrix, labels: [Int], classes c: Int) -> Matrix {
+        let n = labels.count, size = n * c
+        let members = (0..<c).map { cls in (0..<n).filter { labels[$0] == cls } }
+        var r = Matrix(rows: size, cols: c)
+        for l in 0..<c where !members[l].isEmpty {
+            for i in 0..<size {
+                var sum = 0.0
+                for rho in members[l] { sum += k[i, rho * c + l] }
+                r[i, l] = sum / Double(members[l].count)
+            }
+        }
+        var s = Matrix(rows: c, cols: c)
+        for a in 0..<c where !members[a].isEmpty { for l in 0..<c {
+            s[a, l] = members[a].reduce(0.0) { $0 + r[$1 * c + a, l] } / Double(members[a].count)
+        } }
+        return Matrix(rows: size, cols: size) { i, j in k[i, j] - r[i, j % c] - r[j, i % c] + s[i % c, j % c] }
     }
 
     /// Eq. 14–15 from the Gram: c_k = mean of ∂z_k/∂θ over examples of class k, E^μ_k = ∂z^μ_k/∂θ − c_k.

@@ -7,5 +7,5 @@ struct FortGanguliCommand: ParsableCommand {
         commandName: "fortganguli",
         abstract: "Curvature of neural loss landscapes: the Fort–Ganguli random model, real networks, and their shared statistics.",
         subcommands: [SimulateCommand.self, SweepCommand.self, TheoryCommand.self, PhaseCommand.self, ReproduceCommand.self,
-                      TrainCommand.self, MeasureCommand.self, TrajectoryCommand.self, ScaleSweepCommand.self])
+                      TrainCommand.self, MeasureCommand.self, TrajectoryCommand.self, ScaleSweepCommand.self, CompareCommand.self])
 }

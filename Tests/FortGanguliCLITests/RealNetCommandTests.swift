@@ -33,6 +33,17 @@ final class RealNetCommandTests: ToolTestCase {
         let sc = try run(["scale-sweep"] + net + ["--per-class", "2", "--points", "2", "--top-k", "2", "--trace-probes", "2", "--output", sweep])
         XCTAssertEqual(sc.status, 0, sc.stderr)
         XCTAssertEqual(try String(contentsOfFile: sweep + "/scale.csv", encoding: .utf8).split(separator: "\n").count, 3)
+        // compare: calibrate the model on the checkpoint and set the statistics side by side.
+        let compared = dir.appendingPathComponent("c").path
+        let cmp = try run(["compare", "--checkpoint", runDir + "/step-000012.safetensors", "--data", "mixture", "--per-class", "3",
+                           "--top-k", "2", "--trace-probes", "2", "--output", compared])
+        XCTAssertEqual(cmp.status, 0, cmp.stderr)
+        let cj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: compared + "/compare.json"))) as! [String: Any]
+        let stats = (cj["statistics"] as! [[String: Any]]).map { $0["statistic"] as! String }
+        XCTAssertTrue(stats.contains("outliers") && stats.contains("q^SL") && stats.contains("Trace(G)/‖G‖"), "\(stats)")
+        XCTAssertEqual((cj["calibration"] as! [String: Any])["dimension"] as? Int, 784 * 16 + 16 + 16 * 10 + 10)
+        XCTAssertNotEqual(try run(["compare", "--checkpoint", runDir + "/step-000012.safetensors", "--data", "mixture",
+                                   "--class-subset", "0,1", "--output", compared + "-bad"]).status, 0)
         // A divergent run stops with one line and keeps the last good checkpoint.
         let diverging = dir.appendingPathComponent("diverge").path
         let d = try run(["train", "--data", "mixture", "--widths", "784,16,10", "--activation", "relu", "--steps", "5", "--checkpoints", "2", "--learning-rate", "1e200", "--eval-examples", "100",

@@ -75,6 +75,7 @@ enum NetworkReport {
             ("weight_norm", .number(m.weightNorm)), ("sigma_c_est", .number(m.sigmaCEstimate)), ("sigma_e_est", .number(m.sigmaEEstimate)),
             ("class_mean_lengths", .numbers(m.classMeanLengths)),
             ("ggn_eigenvalues_top", .numbers(Array(m.gaussNewton.eigenvalues.prefix(2 * m.classes)))),
+            ("ggn_bulk_edge", .number(m.gaussNewtonOutliers.bulkEdge)), ("ggn_outliers", .integer(m.gaussNewtonOutliers.outliers)),
             ("hessian_eigenvalues_top", .numbers(m.hessianTop)), ("hterm_eigenvalues_top", .numbers(m.hTermTop)),
             ("gradient_power_top_k", .number(m.gradientPowerTopK)), ("gradient_power_top_k_ggn", .number(m.gradientPowerTopKGaussNewton)),
             ("trace", .number(m.trace)), ("trace_standard_error", .number(m.traceStandardError)),
