@@ -11,6 +11,9 @@ public struct NetworkMeasurement: Sendable {
     public var classes: Int
     public var loss: Double
     public var accuracy: Double
+    /// Softmax probabilities on the subset, N×C row-major, and the labels.
+    public var probabilities: [Double]
+    public var labels: [Int]
     /// Standard deviation of the logits across classes, averaged over examples (the analogue of σ_z).
     public var logitStd: Double
     /// Mean length of the per-example, per-logit gradients ‖∂z^μ_k/∂θ‖.
@@ -116,7 +119,10 @@ extension NetworkMeasurement {
         let density = s.densityProbes > 0
             ? try Lanczos.spectralDensity(hessian, steps: min(s.densitySteps, d), probes: s.densityProbes, seed: s.seed &+ 3) : nil
         let lambdaMax = top.values.map(abs).max() ?? .nan
-        self.init(parameters: d, examples: n, classes: c, loss: loss, accuracy: accuracy, logitStd: std,
+        var rows = [Double](repeating: 0, count: n * c)
+        for e in 0..<n { for k in 0..<c { rows[e * c + k] = z[k, e] } }
+        self.init(parameters: d, examples: n, classes: c, loss: loss, accuracy: accuracy,
+                  probabilities: softmaxRows(rows, classes: c), labels: labels, logitStd: std,
                   meanLogitGradientNorm: norm, weightNorm: BLAS.dot(network.parameters, network.parameters).squareRoot(),
                   clustering: LogitGradientClustering(LogitGradientPairSums(gram: gram, labels: labels, classes: c)),
                   sigmaCEstimate: (cLengths.map { $0 * $0 }.reduce(0, +) / Double(c)).squareRoot(), sigmaEEstimate: sigmaE,

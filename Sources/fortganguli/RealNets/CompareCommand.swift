@@ -12,7 +12,9 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Calibrate the Fort–Ganguli model on a checkpoint (σ_z, σ_c, σ_E, class-mean lengths, N, C, D) and compare G-term spectra, outliers, gradient power, q statistics and Trace/‖H‖.")
 
-    @Option(help: "A safetensors checkpoint written by train.") var checkpoint: String
+    @Option(help: "A safetensors checkpoint written by train.") var checkpoint: String?
+    @Option(name: .customLong("run"), help: "Instead of one checkpoint, every checkpoint of a training run (writes compare-trajectory.csv).")
+    var runFolder: String?
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var measurement: MeasurementOptions
     @Option(name: .customLong("model-seed"), help: "Seed of the model's random gradients.") var modelSeed: UInt64 = 0
@@ -20,15 +22,16 @@ struct CompareCommand: ParsableCommand {
     var agreeWithin = 0.2
     @Option(help: "Output folder (compare.json, compare.md and the three G-term spectra).") var output = "results/compare"
 
-    func run() throws {
-        let data = try dataOptions.load()
-        let (network, _) = try Checkpoint.read(URL(fileURLWithPath: checkpoint))
-        try NetworkReport.check(network, against: data)
-        let (x, y) = try measurement.subset(data)
-        let folder = try OutputFolder(output)
-        defer { folder.abandon() }
-        var settings = measurement.settings
-        settings.densityProbes = 0
+    /// The network measured, the model calibrated on it, and the model and semi-empirical model measured.
+    struct Comparison {
+        var network: NetworkMeasurement
+        var config: ModelConfiguration
+        var model: ModelMeasurement
+        var semi: ModelMeasurement
+        var logits: Matrix
+    }
+
+    func compare(_ network: Network, _ x: Matrix, _ y: [Int], _ settings: MeasurementSettings) throws -> Comparison {
         let net = try NetworkMeasurement(network: network, inputs: x, labels: y, settings: settings)
         let z = network.logits(x)
         let (c, n) = (network.architecture.classes, y.count)
@@ -52,7 +55,23 @@ struct CompareCommand: ParsableCommand {
         var zRows = [Double](repeating: 0, count: n * c)
         for e in 0..<n { for k in 0..<c { zRows[e * c + k] = z[k, e] } }
         let semi = try ModelSimulation.run(config, logits: LogitSample(logits: zRows, labels: y, classes: c))
+        return Comparison(network: net, config: config, model: model, semi: semi, logits: z)
+    }
 
+    func run() throws {
+        guard (checkpoint == nil) != (runFolder == nil) else { throw ToolError("give either --checkpoint FILE or --run RUN") }
+        let data = try dataOptions.load()
+        let (x, y) = try measurement.subset(data)
+        var settings = measurement.settings
+        settings.densityProbes = 0
+        if let runFolder { return try compareRun(runFolder, data, x, y, settings) }
+        let (network, _) = try Checkpoint.read(URL(fileURLWithPath: checkpoint!))
+        try NetworkReport.check(network, against: data)
+        let folder = try OutputFolder(output)
+        defer { folder.abandon() }
+        let cmp = try compare(network, x, y, settings)
+        let (net, config, model, semi, z) = (cmp.network, cmp.config, cmp.model, cmp.semi, cmp.logits)
+        let (c, n) = (config.classes, config.examples)
         let ggnTON = TraceOverNorm(eigenvalues: net.gaussNewton.eigenvalues)
         typealias Row = (String, Double, Double, Double)
         let k = settings.topK
@@ -98,6 +117,39 @@ struct CompareCommand: ParsableCommand {
         try folder.commit()
         print(md, terminator: "")
         print("wrote \(folder.url.path)/{compare.json,compare.md,network_ggn_spectrum.npy,model_spectrum.npy,semi_empirical_spectrum.npy}")
+    }
+
+    /// Every checkpoint of a run: the network's and the calibrated model's top G-term eigenvalue and
+    /// Trace/‖·‖ along training, against the model's σ_z path (the real and model Fig. 7/8).
+    func compareRun(_ run: String, _ data: Dataset, _ x: Matrix, _ y: [Int], _ settings: MeasurementSettings) throws {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [])
+            .filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted()
+        guard !files.isEmpty else { throw ToolError("\(run) holds no step-NNNNNN.safetensors checkpoints; run fortganguli train --output \(run) first") }
+        let header = ["step", "sigma_z", "sigma_c", "sigma_e", "network_ggn_top", "model_top", "semi_top", "network_hessian_top",
+                      "network_ggn_trace_over_norm", "model_trace_over_norm", "semi_trace_over_norm", "network_hessian_trace_over_norm",
+                      "network_outliers", "model_outliers", "network_q_sl", "model_q_sl", "network_gradient_power", "model_gradient_power"]
+        let manifest = JSON.object([("run", .string(URL(fileURLWithPath: run).standardizedFileURL.path)), ("data", .string(dataOptions.data)),
+                                    ("per_class", .integer(measurement.perClass.value)), ("model_seed", .integer(Int(modelSeed)))])
+        let table = try ResumableTable(folder: output, name: "compare-trajectory.csv", header: header, keyColumns: 1, manifest: manifest)
+        let steps = files.compactMap { Int($0.dropFirst(5).dropLast(12)) }
+        let pending = steps.filter { !table.isDone([String($0)]) }
+        let progress = Progress(total: steps.count, alreadyDone: steps.count - pending.count, label: "compare")
+        for step in pending {
+            let (network, _) = try Checkpoint.read(URL(fileURLWithPath: run).appendingPathComponent(String(format: "step-%06d.safetensors", step)))
+            try NetworkReport.check(network, against: data)
+            let cmp = try compare(network, x, y, settings)
+            let g = TraceOverNorm(eigenvalues: cmp.network.gaussNewton.eigenvalues)
+            try table.append([String(step)] + [cmp.config.sigmaZ, cmp.config.sigmaC, cmp.config.sigmaE,
+                cmp.network.gaussNewton.eigenvalues.first ?? .nan, cmp.model.eigenvalues.first ?? .nan, cmp.semi.eigenvalues.first ?? .nan,
+                cmp.network.hessianTop.first ?? .nan, g.ratio, cmp.model.traceOverNorm.ratio, cmp.semi.traceOverNorm.ratio,
+                cmp.network.traceOverNorm, Double(cmp.network.gaussNewtonOutliers.outliers), Double(cmp.model.outliers.outliers),
+                cmp.network.clustering.qSL, cmp.model.clustering.qSL, cmp.network.gradientPowerTopKGaussNewton,
+                cmp.model.gradientPowerTopK].map(formatNumber))
+            progress.step(String(format: "step %d: σ_z %.3g, λ₁ network %.4g, model %.4g", step, cmp.config.sigmaZ,
+                                 cmp.network.gaussNewton.eigenvalues.first ?? .nan, cmp.model.eigenvalues.first ?? .nan))
+        }
+        progress.finish()
+        print("compare: \(steps.count) rows in \(table.url.path)")
     }
 
     func meanMax(_ z: Matrix) -> Double {

@@ -52,7 +52,7 @@ struct MeasureCommand: ParsableCommand {
         try NetworkReport.write(m, to: folder)
         try folder.commit()
         print(NetworkReport.line(m))
-        let files = ["summary.json", "ggn_spectrum.npy", "overlap_ggn.csv"] + (m.density == nil ? [] : ["hessian_density.csv"])
+        let files = ["summary.json", "ggn_spectrum.npy", "overlap_ggn.csv", "probabilities.csv"] + (m.density == nil ? [] : ["hessian_density.csv"])
         print("wrote \(folder.url.path)/{\(files.joined(separator: ","))}")
     }
 }
@@ -88,6 +88,11 @@ enum NetworkReport {
     static func write(_ m: NetworkMeasurement, to folder: OutputFolder) throws {
         try folder.write("summary.json", summary(m).data)
         try folder.write("ggn_spectrum.npy", NPY.encode(m.gaussNewton.eigenvalues))
+        var probs = "example,label," + (0..<m.classes).map { "p\($0)" }.joined(separator: ",") + "\n"
+        for e in 0..<m.examples {
+            probs += "\(e),\(m.labels[e])," + (0..<m.classes).map { formatNumber(m.probabilities[e * m.classes + $0]) }.joined(separator: ",") + "\n"
+        }
+        try folder.write("probabilities.csv", probs.data(using: .utf8)!)
         var s = "index,eigenvalue,cos2,cumulative_power\n"
         var cumulative = 0.0
         for (i, (l, c2)) in zip(m.gaussNewton.eigenvalues, m.gaussNewton.gradientCosineSquared).enumerated() {
