@@ -3,7 +3,7 @@
 RESULTS ?= results/reproduce
 BIN := .build/release/fortganguli
 
-.PHONY: deps build test reproduce figures bench clean
+.PHONY: deps build test reproduce reproduce-full figures bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -11,13 +11,22 @@ deps:
 build: deps
 	swift build -c release
 
+# Notebooks first (on tiny data), then the XCTest suite, whose summary closes the log.
 test: deps
+	scripts/test-notebooks.sh
 	swift test --disable-swift-testing
 
 reproduce: build
 	$(BIN) reproduce --output $(RESULTS)
+	scripts/reproduce-real.sh $(RESULTS)
 	scripts/figures.sh $(RESULTS)
-	@echo "figures: $(RESULTS)/figures/ (PNG and PDF); table: $(RESULTS)/reproduce.md"
+	@echo "figures: $(RESULTS)/figures/ (PNG and PDF); tables: $(RESULTS)/reproduce.md, $(RESULTS)/real/compare/compare.md"
+
+reproduce-full: build
+	$(BIN) reproduce --output $(RESULTS)-full --seeds 20 --points 81 --sweep-seeds 10 --phase-points 20
+	scripts/reproduce-real.sh $(RESULTS)-full --full
+	scripts/figures.sh $(RESULTS)-full
+	@echo "figures: $(RESULTS)-full/figures/ (PNG and PDF); tables: $(RESULTS)-full/reproduce.md, $(RESULTS)-full/real/compare/compare.md"
 
 figures:
 	scripts/figures.sh $(RESULTS)

@@ -56,6 +56,8 @@ public struct MeasurementSettings: Sendable {
     public var densityProbes: Int = 4
     public var densitySteps: Int = 40
     public var seed: UInt64 = 0
+    /// Skip the Hessian (Lanczos, trace, hyperplane, density): only the Gram-based statistics.
+    public var hessian = true
     /// Form the Gram from explicit D×(N·C) Jacobian rows instead of the per-layer factorisation
     /// (the reference path; memory D·N·C).
     public var explicitJacobian = false
@@ -98,26 +100,34 @@ extension NetworkMeasurement {
             applications.count += 1
             return network.hessianVectorProduct(x, labels: labels, v)
         }
-        let top = try Lanczos.largest(hessian, count: min(s.topK, d), seed: s.seed)
+        var top: (values: [Double], vectors: Matrix) = ([], Matrix(rows: d, cols: 0))
+        var hTopValues: [Double] = []
+        var tr: (estimate: Double, standardError: Double) = (.nan, .nan)
+        var hyper = Double.nan
+        var density: SpectralQuadrature? = nil
+        if s.hessian {
+            let found = try Lanczos.largest(hessian, count: min(s.topK, d), seed: s.seed)
+            top = (found.values, found.vectors)
+            let hTerm = ClosureOperator(dimension: d) { v in
+                applications.count += 1
+                let hv = network.hessianVectorProduct(x, labels: labels, v), gv = network.gaussNewtonVectorProduct(x, v)
+                return zip(hv, gv).map { $0 - $1 }
+            }
+            hTopValues = try Lanczos.largest(hTerm, count: min(3, d), seed: s.seed &+ 1).values
+            tr = Lanczos.hutchinsonTrace(hessian, probes: s.traceProbes, seed: s.seed &+ 2)
+            // Random d-dimensional hyperplane: QᵀHQ from d Hessian-vector products.
+            let dd = min(s.hyperplaneDimension, d)
+            let q = try Orthonormal.columns(RandomStream(seed: s.seed, stream: 21).gaussianMatrix(rows: d, cols: dd))
+            var hq = Matrix(rows: d, cols: dd)
+            for j in 0..<dd { hq.storage.replaceSubrange((j * d)..<((j + 1) * d), with: hessian.apply(q.column(j))) }
+            var projected = BLAS.multiply(q, transposeA: true, hq)
+            projected = 0.5 * (projected + projected.transposed)
+            hyper = TraceOverNorm(eigenvalues: try Eigen.symmetric(projected, vectors: false).values).ratio
+            density = s.densityProbes > 0
+                ? try Lanczos.spectralDensity(hessian, steps: min(s.densitySteps, d), probes: s.densityProbes, seed: s.seed &+ 3) : nil
+        }
         var power = 0.0
         for j in 0..<top.values.count { let p = BLAS.dot(top.vectors.column(j), gradient); power += p * p / gradNorm2 }
-        let hTerm = ClosureOperator(dimension: d) { v in
-            applications.count += 1
-            let hv = network.hessianVectorProduct(x, labels: labels, v), gv = network.gaussNewtonVectorProduct(x, v)
-            return zip(hv, gv).map { $0 - $1 }
-        }
-        let hTop = try Lanczos.largest(hTerm, count: min(3, d), seed: s.seed &+ 1)
-        let tr = Lanczos.hutchinsonTrace(hessian, probes: s.traceProbes, seed: s.seed &+ 2)
-        // Random d-dimensional hyperplane: QᵀHQ from d Hessian-vector products.
-        let dd = min(s.hyperplaneDimension, d)
-        let q = try Orthonormal.columns(RandomStream(seed: s.seed, stream: 21).gaussianMatrix(rows: d, cols: dd))
-        var hq = Matrix(rows: d, cols: dd)
-        for j in 0..<dd { hq.storage.replaceSubrange((j * d)..<((j + 1) * d), with: hessian.apply(q.column(j))) }
-        var projected = BLAS.multiply(q, transposeA: true, hq)
-        projected = 0.5 * (projected + projected.transposed)
-        let hyper = TraceOverNorm(eigenvalues: try Eigen.symmetric(projected, vectors: false).values).ratio
-        let density = s.densityProbes > 0
-            ? try Lanczos.spectralDensity(hessian, steps: min(s.densitySteps, d), probes: s.densityProbes, seed: s.seed &+ 3) : nil
         let lambdaMax = top.values.map(abs).max() ?? .nan
         var rows = [Double](repeating: 0, count: n * c)
         for e in 0..<n { for k in 0..<c { rows[e * c + k] = z[k, e] } }
@@ -128,7 +138,7 @@ extension NetworkMeasurement {
                   sigmaCEstimate: (cLengths.map { $0 * $0 }.reduce(0, +) / Double(c)).squareRoot(), sigmaEEstimate: sigmaE,
                   classMeanLengths: cLengths, gaussNewton: ggn, gaussNewtonOutliers: outliers, hessianTop: top.values, gradientPowerTopK: power,
                   gradientPowerTopKGaussNewton: gradientPower(cosineSquared: ggn.gradientCosineSquared, top: s.topK),
-                  hTermTop: hTop.values, trace: tr.estimate, traceStandardError: tr.standardError,
+                  hTermTop: hTopValues, trace: tr.estimate, traceStandardError: tr.standardError,
                   traceOverNorm: tr.estimate / lambdaMax, hyperplaneTraceOverNorm: hyper, density: density,
                   hessianVectorProducts: applications.count, gramSeconds: gramSeconds, seconds: Date().timeIntervalSince(start))
     }

@@ -13,12 +13,15 @@ struct MeasurementOptions: ParsableArguments {
     @Option(name: .customLong("density-probes"), help: "Stochastic Lanczos quadrature probes for the Hessian density (0: none).")
     var densityProbes = Count(4)
     @Option(help: "Seed of the random probes and hyperplane.") var seed: UInt64 = 0
+    @Flag(name: .customLong("skip-hessian"), help: "Only the NTK-Gram statistics (q, G-term spectrum, decomposition): no Hessian-vector products.")
+    var skipHessian = false
     @Flag(name: .customLong("explicit-jacobian"), help: "Form the NTK Gram from explicit per-example Jacobian rows (reference path, memory D·N·C).")
     var explicitJacobian = false
 
     var settings: MeasurementSettings {
         var s = MeasurementSettings()
         s.explicitJacobian = explicitJacobian
+        s.hessian = !skipHessian
         (s.topK, s.traceProbes, s.densityProbes, s.seed) = (topK.value, traceProbes.value, densityProbes.value, seed)
         return s
     }

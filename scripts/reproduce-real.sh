@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The real-network half of `make reproduce`: train, measure, trajectory, scale sweep, comparison with
+# the calibrated model, the 3-class simplex run and Fig. 1's q statistics, into RESULTS/real.
+# Usage: scripts/reproduce-real.sh RESULTS [--full|--tiny]   (--full: longer training, more examples;
+# --tiny: a few steps on a few examples, for the notebook test).
+# Every step resumes or is skipped when its output exists, so an interrupted run loses nothing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:?usage: scripts/reproduce-real.sh RESULTS [--full]}/real"
+bin="$root/.build/release/fortganguli"
+steps=469; per=30; small=8; qsteps=100; sweep=5; probes=2
+if [ "${2:-}" = "--full" ]; then steps=4690; per=50; small=30; qsteps=2000; sweep=13; probes=10; fi
+if [ "${2:-}" = "--tiny" ]; then steps=2; per=3; small=2; qsteps=3; sweep=2; probes=1; fi
+topk=10; data=fashion-mnist; batch=128
+# The tiny run reads the 300-image fixture (its train split is the same images) instead of all 60 000.
+if [ "${2:-}" = "--tiny" ]; then topk=2; batch=16; data="$root/fixtures/fashion-mnist-small"; fi
+mkdir -p "$out"
+once() { local marker="$1"; shift; [ -e "$marker" ] || "$@"; }
+
+echo "== real networks: $out"
+run="$out/mlp-relu"
+"$bin" train --data "$data" --batch-size "$batch" --arch mlp --activation relu --steps "$steps" --checkpoints 8 --eval-examples 2000 --output "$run"
+last=$(ls "$run"/step-*.safetensors | tail -1)
+once "$out/measure/summary.json" "$bin" measure --data "$data" --checkpoint "$last" --per-class "$per" --top-k "$topk" --density-probes "$probes" --output "$out/measure"
+once "$out/measure-init/summary.json" "$bin" measure --data "$data" --checkpoint "$run/step-000000.safetensors" --per-class "$per" --top-k 3 \
+  --density-probes "$probes" --output "$out/measure-init"
+"$bin" trajectory --data "$data" --run "$run" --per-class "$small" --top-k 1 --trace-probes "$probes"
+"$bin" scale-sweep --data "$data" --per-class "$small" --top-k 1 --trace-probes "$probes" --points "$sweep" --output "$out/scale-sweep"
+once "$out/compare/compare.json" "$bin" compare --data "$data" --checkpoint "$last" --per-class "$per" --top-k "$topk" --trace-probes 5 --output "$out/compare"
+"$bin" compare --data "$data" --run "$run" --per-class "$small" --top-k 1 --trace-probes 1 --output "$out/compare-run"
+
+# Fig. 3a: probabilities of a 3-class network moving into the simplex's corners during training.
+simplex="$out/simplex-3class"
+"$bin" train --data "$data" --batch-size "$batch" --class-subset 0,1,2 --widths 784,256,256,3 --steps "$qsteps" --checkpoints 4 --eval-examples 1000 --output "$simplex"
+for ckpt in "$simplex"/step-*.safetensors; do
+  step=$(basename "$ckpt" .safetensors)
+  once "$simplex/measure-$step/probabilities.csv" "$bin" measure --data "$data" --checkpoint "$ckpt" --class-subset 0,1,2 --per-class "$((small * 8))" \
+    --skip-hessian --output "$simplex/measure-$step" >/dev/null
+done
+
+# Fig. 1: q statistics over data sets, architectures, nonlinearities and training stages.
+for spec in "fashion-mnist mlp" "fashion-mnist cnn" "sphere mlp" "mixture mlp"; do
+  set -- $spec
+  for act in relu tanh; do
+    q="$out/fig1/$1-$2-$act"
+    source="$1"; [ "$1" = fashion-mnist ] && source="$data"
+    "$bin" train --data "$source" --batch-size "$batch" --arch "$2" --activation "$act" --steps "$qsteps" --checkpoints 2 --eval-examples 1000 --output "$q" >/dev/null
+    for ckpt in "$q"/step-000000.safetensors "$(ls "$q"/step-*.safetensors | tail -1)"; do
+      step=$(basename "$ckpt" .safetensors)
+      once "$q/measure-$step/summary.json" "$bin" measure --checkpoint "$ckpt" --data "$source" --per-class "$small" \
+        --skip-hessian --output "$q/measure-$step" >/dev/null
+    done
+  done
+done
+echo "real networks: done ($out)"
