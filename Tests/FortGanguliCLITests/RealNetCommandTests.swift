@@ -55,6 +55,8 @@ final class RealNetCommandTests: ToolTestCase {
         let out = dir.appendingPathComponent("bad").path
         for args in [["measure", "--checkpoint", runDir + "/step-000012.safetensors", "--data", "mixture", "--class-subset", "0,1,2"],
                      ["trajectory", "--run", dir.path, "--data", "mixture"],
+                     ["compare", "--run", dir.path, "--data", "mixture"],
+                     ["compare", "--data", "mixture"],
                      ["measure", "--checkpoint", runDir + "/log.csv", "--data", "mixture"],
                      ["train", "--data", dir.appendingPathComponent("nothing").path],
                      ["train", "--data", "mixture", "--learning-rate", "-1"]] {
