@@ -122,21 +122,18 @@ struct CompareCommand: ParsableCommand {
     /// Every checkpoint of a run: the network's and the calibrated model's top G-term eigenvalue and
     /// Trace/‖·‖ along training, against the model's σ_z path (the real and model Fig. 7/8).
     func compareRun(_ run: String, _ data: Dataset, _ x: Matrix, _ y: [Int], _ settings: MeasurementSettings) throws {
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: run)) ?? [])
-            .filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted()
-        guard !files.isEmpty else { throw ToolError("\(run) holds no step-NNNNNN.safetensors checkpoints; run fortganguli train --output \(run) first") }
+        let folder = try RunFolder(run)
         let header = ["step", "sigma_z", "sigma_c", "sigma_e", "network_ggn_top", "model_top", "semi_top", "network_hessian_top",
                       "network_ggn_trace_over_norm", "model_trace_over_norm", "semi_trace_over_norm", "network_hessian_trace_over_norm",
                       "network_outliers", "model_outliers", "network_q_sl", "model_q_sl", "network_gradient_power", "model_gradient_power"]
         let manifest = JSON.object([("run", .string(URL(fileURLWithPath: run).standardizedFileURL.path)), ("data", .string(dataOptions.data)),
                                     ("per_class", .integer(measurement.perClass.value)), ("model_seed", .integer(Int(modelSeed)))])
         let table = try ResumableTable(folder: output, name: "compare-trajectory.csv", header: header, keyColumns: 1, manifest: manifest)
-        let steps = files.compactMap { Int($0.dropFirst(5).dropLast(12)) }
+        let steps = folder.steps
         let pending = steps.filter { !table.isDone([String($0)]) }
         let progress = Progress(total: steps.count, alreadyDone: steps.count - pending.count, label: "compare")
         for step in pending {
-            let (network, _) = try Checkpoint.read(URL(fileURLWithPath: run).appendingPathComponent(String(format: "step-%06d.safetensors", step)))
-            try NetworkReport.check(network, against: data)
+            let network = try folder.network(step: step, data: data)
             let cmp = try compare(network, x, y, settings)
             let g = TraceOverNorm(eigenvalues: cmp.network.gaussNewton.eigenvalues)
             try table.append([String(step)] + [cmp.config.sigmaZ, cmp.config.sigmaC, cmp.config.sigmaE,

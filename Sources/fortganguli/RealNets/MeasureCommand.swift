@@ -60,6 +60,27 @@ struct MeasureCommand: ParsableCommand {
     }
 }
 
+/// The checkpoints of a training run folder, in step order.
+struct RunFolder {
+    let url: URL
+    let steps: [Int]
+
+    init(_ path: String) throws {
+        url = URL(fileURLWithPath: path)
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+            .filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted()
+        guard !files.isEmpty else { throw ToolError("\(path) holds no step-NNNNNN.safetensors checkpoints; run fortganguli train --output \(path) first") }
+        steps = files.compactMap { Int($0.dropFirst(5).dropLast(12)) }
+    }
+
+    /// The network saved at `step`, checked against the data it will be measured on.
+    func network(step: Int, data: Dataset) throws -> Network {
+        let (net, _) = try Checkpoint.read(url.appendingPathComponent(String(format: "step-%06d.safetensors", step)))
+        try NetworkReport.check(net, against: data)
+        return net
+    }
+}
+
 /// How a network measurement is written and summarised.
 enum NetworkReport {
     static func check(_ net: Network, against data: Dataset) throws {
@@ -143,9 +164,7 @@ struct TrajectoryCommand: ParsableCommand {
     @Option(help: "Output folder (default: the run folder).") var output: String?
 
     func run() throws {
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: runFolder)) ?? [])
-            .filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted()
-        guard !files.isEmpty else { throw ToolError("\(runFolder) holds no step-NNNNNN.safetensors checkpoints; run fortganguli train --output \(runFolder) first") }
+        let run = try RunFolder(runFolder)
         let data = try dataOptions.load()
         let (x, y) = try measurement.subset(data)
         let manifest = JSON.object([("run", .string(URL(fileURLWithPath: runFolder).standardizedFileURL.path)), ("data", .string(dataOptions.data)),
@@ -153,12 +172,11 @@ struct TrajectoryCommand: ParsableCommand {
                                     ("seed", .integer(Int(measurement.seed)))])
         let table = try ResumableTable(folder: output ?? runFolder, name: "trajectory.csv", header: ["step"] + NetworkReport.rowHeader,
                                        keyColumns: 1, manifest: manifest)
-        let steps = files.compactMap { Int($0.dropFirst(5).dropLast(12)) }
+        let steps = run.steps
         let pending = steps.filter { !table.isDone([String($0)]) }
         let progress = Progress(total: steps.count, alreadyDone: steps.count - pending.count, label: "trajectory")
         for step in pending {
-            let (net, _) = try Checkpoint.read(URL(fileURLWithPath: runFolder).appendingPathComponent(String(format: "step-%06d.safetensors", step)))
-            try NetworkReport.check(net, against: data)
+            let net = try run.network(step: step, data: data)
             var s = measurement.settings
             s.densityProbes = 0
             let m = try NetworkMeasurement(network: net, inputs: x, labels: y, settings: s)
