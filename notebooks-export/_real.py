@@ -1,4 +1,4 @@
-"""Shared helpers for the real-network notebooks: reading the tool's CSV/JSON outputs.
+"""Shared helpers for the notebooks: reading the tool's CSV/JSON outputs and saving figures.
 Not a notebook itself (figures.sh skips _*.py)."""
 import csv
 import json

@@ -25,22 +25,20 @@
 # %%
 import csv
 import os
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
+sys.path.insert(0, str(Path(__file__).resolve().parent) if "__file__" in globals() else "notebooks-export")
+from _real import num  # noqa: E402  (shared CSV-cell parser)
+
 RESULTS = Path(os.environ.get("RESULTS", "results/reproduce"))
 OUT = RESULTS / "figures"
 OUT.mkdir(parents=True, exist_ok=True)
 
-
-def num(s):
-    try:
-        return float(s)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 with open(RESULTS / "simplex.csv", newline="") as f:

@@ -27,22 +27,20 @@
 import csv
 import json
 import os
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent) if "__file__" in globals() else "notebooks-export")
+from _real import num  # noqa: E402  (shared CSV-cell parser)
 
 RESULTS = Path(os.environ.get("RESULTS", "results/reproduce"))
 OUT = RESULTS / "figures"
 OUT.mkdir(parents=True, exist_ok=True)
 RUN = RESULTS / "defaults" / "seed-0"
 
-
-def num(s):
-    try:
-        return float(s)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 with open(RUN / "overlap.csv", newline="") as f:

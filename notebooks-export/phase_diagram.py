@@ -26,22 +26,20 @@
 # %%
 import csv
 import os
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent) if "__file__" in globals() else "notebooks-export")
+from _real import num  # noqa: E402  (shared CSV-cell parser)
 
 RESULTS = Path(os.environ.get("RESULTS", "results/reproduce"))
 OUT = RESULTS / "figures"
 OUT.mkdir(parents=True, exist_ok=True)
 PHASE = RESULTS / "phase" / "phase.csv"
 
-
-def number(text):
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 with open(PHASE) as f:
@@ -55,15 +53,15 @@ nz, ns = iz.max() + 1, js.max() + 1
 sigma_z = np.full(nz, np.nan)
 snr = np.full(ns, np.nan)
 for r, i, j in zip(rows, iz, js):
-    sigma_z[i] = number(r["sigma_z"])
-    snr[j] = number(r["snr"])
+    sigma_z[i] = num(r["sigma_z"])
+    snr[j] = num(r["snr"])
 
 
 def cell_mean(column):
     total = np.zeros((ns, nz))
     count = np.zeros((ns, nz))
     for r, i, j in zip(rows, iz, js):
-        v = number(r[column])
+        v = num(r[column])
         if np.isfinite(v):
             total[j, i] += v
             count[j, i] += 1

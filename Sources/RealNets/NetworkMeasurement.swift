@@ -83,6 +83,13 @@ extension NetworkMeasurement {
             std += (col.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(c)).squareRoot() / Double(n)
         }
         // The exact NTK Gram and everything that follows from it.
+        if s.explicitJacobian {
+            let bytes = 8 * Double(d) * Double(n * c)
+            guard bytes < 0.8 * Double(ProcessInfo.processInfo.physicalMemory) else {
+                throw NetworkError.invalid(String(format: "explicit Jacobian rows need %.1f GiB (D·N·C doubles); drop --explicit-jacobian or lower --per-class",
+                                                  bytes / 1_073_741_824))
+            }
+        }
         let gramStart = Date()
         let factors = LogitGradients(network: network, inputs: x)
         let gram = s.explicitJacobian ? BLAS.gram(factors.explicitJacobian(parameterCount: d)) : factors.gram
