@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Landscape", targets: ["Landscape"]),
         .library(name: "RealNets", targets: ["RealNets"]),
         .library(name: "Linalg", targets: ["Linalg"]),
+        .library(name: "Reports", targets: ["Reports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,10 +24,12 @@ let package = Package(
         // zlib for gzip-compressed data files.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "RealNets", dependencies: ["Linalg", "Landscape", "CZlib"]),
+        // File formats (JSON, .npy, the --gram folder) and the reports every command writes.
+        .target(name: "Reports", dependencies: ["Linalg", "Landscape", "FortGanguli", "RealNets"]),
         .executableTarget(
             name: "fortganguli",
             dependencies: [
-                "FortGanguli", "Landscape", "Linalg", "RealNets",
+                "FortGanguli", "Landscape", "Linalg", "RealNets", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
@@ -34,5 +37,6 @@ let package = Package(
         .testTarget(name: "FortGanguliTests", dependencies: ["FortGanguli", "Landscape", "Linalg"]),
         .testTarget(name: "FortGanguliCLITests", dependencies: ["fortganguli"]),
         .testTarget(name: "RealNetsTests", dependencies: ["RealNets", "Landscape", "Linalg"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Landscape", "Linalg"]),
     ]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FortGanguli
 import Foundation
+import Reports
 
 /// `fortganguli phase`: outliers over the (σ_z, SNR) plane, from simulation and from theory.
 struct PhaseCommand: ParsableCommand {

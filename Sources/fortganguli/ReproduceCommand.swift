@@ -1,6 +1,7 @@
 import ArgumentParser
 import FortGanguli
 import Foundation
+import Reports
 import Landscape
 import Linalg
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FortGanguli
 import Foundation
+import Reports
 
 /// `fortganguli simulate`: one configuration of the model, all statistics.
 struct SimulateCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FortGanguli
 import Foundation
+import Reports
 
 /// `fortganguli sweep`: the model over a log-spaced σ_z grid, one CSV row per finished (point, seed).
 struct SweepCommand: ParsableCommand {

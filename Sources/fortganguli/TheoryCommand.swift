@@ -1,6 +1,7 @@
 import ArgumentParser
 import FortGanguli
 import Foundation
+import Reports
 import Landscape
 
 /// `fortganguli theory`: the random-matrix prediction for one configuration, no gradient sampling.

@@ -1,5 +1,6 @@
 import FortGanguli
 import Foundation
+import Reports
 import Landscape
 
 /// How a model measurement is written: `summary.json`, `spectrum.npy` and `overlap.csv`.

@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 
 /// A one-line error of the tool: printed as `Error: message`, exit status 1.
 struct ToolError: Error, CustomStringConvertible {

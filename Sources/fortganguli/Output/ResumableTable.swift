@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 
 /// A CSV file that grows one finished row at a time and survives interruption: each row is
 /// written whole and flushed, a rerun reads the keys already done, and a torn last line (from a

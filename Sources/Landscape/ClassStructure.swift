@@ -1,0 +1,195 @@
+import Foundation
+import Linalg
+
+/// Papyan's exact decomposition of the G-term (Papyan 2019, "Measurements of three-level
+/// hierarchical structure in the outliers in the spectrum of deepnet Hessians"; 2020, "Traces of
+/// class/cross-class structure pervade deep learning spectra") for any source of logit gradients,
+/// from (K, p, y) alone.
+///
+/// With g_{μ,c′} = J^μᵀ(e_{c′} − p^μ), the gradient at μ "as if the label were c′", the identity
+/// P^μ = Σ_{c′} p^μ_{c′}(e_{c′} − p^μ)(e_{c′} − p^μ)ᵀ gives G = (1/N) Σ_{μ,c′} p^μ_{c′}·g_{μ,c′}g_{μ,c′}ᵀ.
+/// Grouping the examples by class c (their label):
+/// - δ_{c,c′} = Σ_{μ∈c} p^μ_{c′}g_{μ,c′} / Σ_{μ∈c} p^μ_{c′}, weight w_{c,c′} = Σ_{μ∈c} p^μ_{c′}/N:
+///   G = Σ_{c,c′} w_{c,c′}δ_{c,c′}δ_{c,c′}ᵀ (between) + (1/N)Σ p^μ_{c′}(g_{μ,c′} − δ_{y_μ,c′})(…)ᵀ (within).
+/// - The between term splits around the class centres δ_c = Σ_{c′≠c} w_{c,c′}δ_{c,c′} / W_c,
+///   W_c = Σ_{c′≠c} w_{c,c′} (the weighted mean, which makes the split exact; for equal weights it is
+///   Papyan's plain mean):
+///   * class level   Σ_c W_c·δ_cδ_cᵀ                                   rank ≤ C: Papyan's C outliers,
+///   * cross-class   Σ_{c≠c′} w_{c,c′}(δ_{c,c′} − δ_c)(δ_{c,c′} − δ_c)ᵀ   rank ≤ C(C−2): the mini-outliers,
+///   * same-class    Σ_c w_{c,c}δ_{c,c}δ_{c,c}ᵀ                           rank ≤ C (c′ = c, usually small).
+/// G = class + cross + same + within, exactly. The bulk is the within term; its λ₁ is the bulk edge.
+///
+/// In the coordinates of `GaussNewtonCoordinates` (Ĝ = BᵀB, columns (μ, c′)), the four terms are
+/// Ĝ compressed by four orthogonal projectors that sum to the identity: the between space is spanned
+/// by the orthonormal columns β_{c,c′} = Σ_{μ∈c} √(p^μ_{c′}/Σ_{ν∈c}p^ν_{c′})·e_{(μ,c′)} (disjoint
+/// supports), the class level by one weighted combination of them per class, the cross level by the
+/// rest of each class's c′ ≠ c columns, the same-class level by the c′ = c columns, the within level by
+/// the orthogonal complement. Hence for each eigenvector u_i of G (from w_i of Ĝ),
+/// u_iᵀ·G_level·u_i = λ_i·‖Π_level·w_i‖²: the four level fractions of every eigenvalue are
+/// non-negative and sum to 1. Every term's spectrum is that of a small matrix (C×C, C²×C²) except the
+/// within term's ((N·C)×(N·C), top eigenvalues only). Exact at any D.
+public struct ClassStructure: Sendable {
+    /// The share of an eigenvalue (or of the trace) that each level of the decomposition makes.
+    public struct Levels: Equatable, Sendable {
+        public var classLevel: Double
+        public var cross: Double
+        public var sameClass: Double
+        public var within: Double
+
+        public init(classLevel: Double, cross: Double, sameClass: Double, within: Double) {
+            (self.classLevel, self.cross, self.sameClass, self.within) = (classLevel, cross, sameClass, within)
+        }
+
+        /// The level with the largest share.
+        public var dominant: Level {
+            let pairs: [(Level, Double)] = [(.classLevel, classLevel), (.cross, cross), (.sameClass, sameClass), (.within, within)]
+            return pairs.max { $0.1 < $1.1 }!.0
+        }
+
+        public func share(_ level: Level) -> Double {
+            switch level {
+            case .classLevel: return classLevel
+            case .cross: return cross
+            case .sameClass: return sameClass
+            case .within: return within
+            }
+        }
+    }
+
+    public enum Level: String, CaseIterable, Sendable {
+        case classLevel = "class", cross, sameClass = "same", within
+    }
+
+    public let classes: Int
+    public let examples: Int
+    /// G-term eigenvalues (descending; N·C values, at least N of them zero) and gradient overlaps.
+    public let gaussNewton: GaussNewtonSpectrum
+    /// Level shares of each eigenvector of G, in the order of `gaussNewton.eigenvalues`.
+    public let levels: [Levels]
+    /// Top eigenvalues of each term, descending (class and same-class: all C; cross-class: up to C²;
+    /// within: the top `reported`).
+    public let classTop: [Double]
+    public let crossTop: [Double]
+    public let sameClassTop: [Double]
+    public let withinTop: [Double]
+    /// Trace of each term; they sum to Tr(G).
+    public let traces: Levels
+    /// Bulk edge = λ₁(G_within) and the outlier count by `OutlierCount`'s rule with the within term
+    /// as the bulk: the one rule for every source.
+    public let outliers: OutlierCount
+    /// Index (1-based) i of the largest ratio λ_i/λ_{i+1} among the top 3C eigenvalues of G: a
+    /// model-free cross-check of the outlier count (the number of eigenvalues above the widest gap).
+    public let largestGapIndex: Int
+
+    /// Tr(G) = (1/N)Σ_μ tr(P^μ K^{μμ}).
+    public var trace: Double { traces.classLevel + traces.cross + traces.sameClass + traces.within }
+
+    /// How many outliers each level dominates (outliers are the top `outliers.outliers` eigenvalues).
+    public var outliersByLevel: [Level: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: Level.allCases.map { ($0, 0) })
+        for i in 0..<min(outliers.outliers, levels.count) { counts[levels[i].dominant, default: 0] += 1 }
+        return counts
+    }
+
+    /// - Parameters:
+    ///   - source: the Gram, probabilities and labels.
+    ///   - reported: how many top eigenvalues of the within term to find (at least C, for the margin).
+    public init(_ source: LogitGradientGram, reported: Int? = nil) throws {
+        let (n, c) = (source.examples, source.classes)
+        let p = source.probabilities, y = source.labels
+        let size = n * c
+        let coordinates = GaussNewtonCoordinates(gram: source.gram, probabilities: p, labels: y, classes: c)
+        let g = coordinates.matrix
+
+        // Between-space basis: column a·C + c′ (class a, as-if label c′), unit length where Σ p > 0.
+        var mass = [Double](repeating: 0, count: c * c)   // Σ_{μ∈a} p^μ_{c′}, at a·C + c′
+        for mu in 0..<n { for cp in 0..<c { mass[y[mu] * c + cp] += p[mu * c + cp] } }
+        var basis = Matrix(rows: size, cols: c * c)
+        for mu in 0..<n { for cp in 0..<c where mass[y[mu] * c + cp] > 0 {
+            basis[mu * c + cp, y[mu] * c + cp] = (p[mu * c + cp] / mass[y[mu] * c + cp]).squareRoot()
+        } }
+        // Class-level weights β_{a,c′} = √(w_{a,c′}/W_a) over c′ ≠ a, in the basis' coordinates.
+        var beta = Matrix(rows: c * c, cols: c)
+        for a in 0..<c {
+            let total = (0..<c).filter { $0 != a }.reduce(0.0) { $0 + mass[a * c + $1] }
+            guard total > 0 else { continue }
+            for cp in 0..<c where cp != a { beta[a * c + cp, a] = (mass[a * c + cp] / total).squareRoot() }
+        }
+
+        // One tridiagonal reduction: every eigenvalue of Ĝ and each eigenvector's products with the
+        // gradient probe t and with the between-space basis.
+        var probes = Matrix(rows: size, cols: 1 + c * c)
+        probes.storage.replaceSubrange(0..<size, with: coordinates.gradientProbe!)
+        probes.storage.replaceSubrange(size..<(size * (1 + c * c)), with: basis.storage)
+        let spectrum = try Eigen.projections(g, onto: probes)
+        let cos2 = GaussNewtonCoordinates.cosineSquared(values: spectrum.values, projections: spectrum.projections, column: 0,
+                                                        gradientNormSquared: coordinates.gradientNormSquared)
+        gaussNewton = GaussNewtonSpectrum(eigenvalues: spectrum.values, gradientCosineSquared: cos2)
+        levels = (0..<size).map { i in
+            ClassStructure.shares(of: (0..<(c * c)).map { spectrum.projections[i, 1 + $0] }, beta: beta, classes: c)
+        }
+
+        // The between term in its basis, M = βᵀĜβ (C²×C²), and the three levels' small matrices.
+        let gb = BLAS.multiply(g, basis)                                    // Ĝ·basis, size × C²
+        let between = BLAS.multiply(basis, transposeA: true, gb)             // C² × C²
+        let classMatrix = BLAS.multiply(beta, transposeA: true, BLAS.multiply(between, beta))
+        var crossProjector = Matrix(rows: c * c, cols: c * c)                // blockdiag_a(I − β_aβ_aᵀ) on c′ ≠ a
+        for a in 0..<c { for i in 0..<c where i != a { for j in 0..<c where j != a {
+            crossProjector[a * c + i, a * c + j] = (i == j ? 1 : 0) - beta[a * c + i, a] * beta[a * c + j, a]
+        } } }
+        let crossMatrix = BLAS.multiply(crossProjector, BLAS.multiply(between, crossProjector))
+        let sameMatrix = Matrix(rows: c, cols: c) { a, b in between[a * c + a, b * c + b] }
+        classTop = try Eigen.symmetric(classMatrix, vectors: false).values
+        crossTop = try Eigen.symmetric(crossMatrix, vectors: false).values
+        sameClassTop = try Eigen.symmetric(sameMatrix, vectors: false).values
+
+        // Within term: (I − Π)Ĝ(I − Π) with Π = basis·basisᵀ, = Ĝ − basis·gbᵀ − gb·basisᵀ + basis·M·basisᵀ.
+        var within = g
+        let basisM = BLAS.multiply(basis, between)
+        BLAS.accumulateBlock(basis, rows: 0..<size, cols: 0..<(c * c), gb.transposed, rows: 0..<(c * c), cols: 0..<size,
+                             alpha: -1, into: &within, at: 0, 0)
+        BLAS.accumulateBlock(gb, rows: 0..<size, cols: 0..<(c * c), basis.transposed, rows: 0..<(c * c), cols: 0..<size,
+                             alpha: -1, into: &within, at: 0, 0)
+        BLAS.accumulateBlock(basisM, rows: 0..<size, cols: 0..<(c * c), basis.transposed, rows: 0..<(c * c), cols: 0..<size,
+                             into: &within, at: 0, 0)
+        let count = min(size, max(reported ?? 2 * c, c, 2))
+        withinTop = try Eigen.symmetric(within, vectors: false, largest: count).values
+
+        let traceG = g.trace, traceBetween = between.trace
+        let traceClass = classMatrix.trace, traceSame = sameMatrix.trace
+        traces = Levels(classLevel: traceClass, cross: traceBetween - traceClass - traceSame, sameClass: traceSame,
+                        within: traceG - traceBetween)
+        outliers = OutlierCount(eigenvalues: spectrum.values, noiseTopEigenvalues: withinTop, spikeRank: c)
+        largestGapIndex = ClassStructure.largestGap(spectrum.values, within: 3 * c)
+        classes = c
+        examples = n
+    }
+
+    /// Level shares of one eigenvector from its products r with the between-space basis.
+    static func shares(of r: [Double], beta: Matrix, classes c: Int) -> Levels {
+        var classLevel = 0.0, offDiagonal = 0.0, same = 0.0
+        for a in 0..<c {
+            var along = 0.0
+            for cp in 0..<c {
+                let v = r[a * c + cp]
+                if cp == a { same += v * v } else { offDiagonal += v * v; along += beta[a * c + cp, a] * v }
+            }
+            classLevel += along * along
+        }
+        let cross = max(offDiagonal - classLevel, 0)
+        return Levels(classLevel: classLevel, cross: cross, sameClass: same, within: max(1 - classLevel - cross - same, 0))
+    }
+
+    /// 1-based index of the largest λ_i/λ_{i+1} over i < `within` (positive eigenvalues only; a
+    /// positive eigenvalue followed by a zero one is an infinite gap).
+    static func largestGap(_ values: [Double], within count: Int) -> Int {
+        let floor = Double(values.count) * Double.ulpOfOne * (values.first ?? 0)
+        var best = 0, bestRatio = 0.0
+        for i in 0..<min(count, values.count - 1) where values[i] > floor {
+            let ratio = values[i + 1] > floor ? values[i] / values[i + 1] : .infinity
+            if ratio > bestRatio { (best, bestRatio) = (i + 1, ratio) }
+            if ratio == .infinity { break }
+        }
+        return best
+    }
+}
