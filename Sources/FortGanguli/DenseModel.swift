@@ -8,16 +8,27 @@ import Linalg
 public struct DenseModel: Sendable {
     public let configuration: ModelConfiguration
     public let logits: LogitSample
-    /// D×(N·C) logit gradients J^μ_k = c_k + E^μ_k, column μ·C + k.
+    /// D×(N·C) logit gradients J^μ_k = S_k(c_k + d_{k,y_μ} + s_k[y_μ = k]) + e^μ_k, column μ·C + k.
     public let jacobian: Matrix
-    /// D×C class means c_k.
+    /// D×C class means, column k = S_k·c_k (per-coordinate variance S_k²σ_c²/D).
     public let classMeans: Matrix
-    /// D×(N·C) residuals E^μ_k, column μ·C + k.
+    /// D×C² class offsets, column a·C + k = S_k·d_{k,a}; nil when σ_d = 0 (not drawn).
+    public let classOffsets: Matrix?
+    /// D×C own-class extras, column k = S_k·s_k; nil when σ_s = 0 (not drawn).
+    public let ownClassOffsets: Matrix?
+    /// D×C² class-conditional means, column a·C + k = M_{k,a} = S_k(c_k + d_{k,a} + s_k[a = k]);
+    /// nil when σ_d = σ_s = 0, where every class has M_{k,a} = S_k·c_k (`classMeans`).
+    public let classConditionalMeans: Matrix?
+    /// D×(N·C) residuals e^μ_k, column μ·C + k.
     public let residualGradients: Matrix
 
     /// Sub-stream ids: each random ingredient has its own stream, so the model's parts can be
     /// resampled independently and one part's draws never shift another's.
     public enum Stream: UInt64 { case logits = 1, labels = 2, gradients = 3, hyperplane = 4, wishart = 5 }
+
+    /// Parts of the `gradients` stream: each generator family draws from its own part, so adding
+    /// the class-conditional families (parts 2 and 3) leaves c and e as they were.
+    enum Part: UInt64 { case classMeans = 0, residuals = 1, classOffsets = 2, ownClass = 3 }
 
     /// Logits and labels of `config`, from their own streams (shared by both engines).
     public static func sampleLogits(_ config: ModelConfiguration) -> LogitSample {
@@ -34,10 +45,12 @@ public struct DenseModel: Sendable {
     }
 
     /// Bytes the dense path needs: five D×D matrices (H, noise term, eigenvectors, LAPACK copies)
-    /// plus three D×(N·C+C) ones (generators, Jacobian, factored Hessian).
+    /// plus three D×m ones (generators, Jacobian, factored Hessian) and, with class-conditional
+    /// means, the D×C² means M.
     public static func bytesNeeded(_ c: ModelConfiguration) -> Double {
-        let d = Double(c.dimension), m = Double(c.examples * c.classes + c.classes)
-        return 8 * (5 * d * d + 3 * d * m)
+        let d = Double(c.dimension), m = Double(c.generators)
+        let means = c.hasClassConditionalMeans ? Double(c.classes * c.classes) : 0
+        return 8 * (5 * d * d + 3 * d * m + d * means)
     }
 
     /// Throws if the dense matrices of `config` would not fit in 80% of physical memory.
@@ -57,37 +70,109 @@ public struct DenseModel: Sendable {
     public init(_ config: ModelConfiguration, logits given: LogitSample? = nil) throws {
         try config.validate()
         try DenseModel.checkMemory(config)
-        let seed = config.seed
         let logits = given ?? DenseModel.sampleLogits(config)
-        // Generator columns: first the C class means, then E^μ for μ = 0…N−1 (C columns each).
+        let labels = logits.labels
         let d = config.dimension, c = config.classes, n = config.examples
-        let scaleC = config.classLengthScales.map { config.sigmaC * $0 / Double(d).squareRoot() }
+        let (means, offsets, own) = DenseModel.signalGenerators(config)
+        // M_{k,a} = S_k(c_k + d_{k,a} + s_k[a = k]), only when it depends on the class.
+        var conditional: Matrix? = nil
+        if config.hasClassConditionalMeans {
+            var mm = Matrix(rows: d, cols: c * c)
+            for a in 0..<c { for k in 0..<c { for i in 0..<d {
+                var x = means[i, k]
+                if let o = offsets { x += o[i, a * c + k] }
+                if let s = own, a == k { x += s[i, k] }
+                mm[i, a * c + k] = x
+            } } }
+            conditional = mm
+        }
         let scaleE = config.sigmaE / Double(d).squareRoot()
-        var means = DenseModel.gaussianColumns(rows: d, cols: c, seed: seed, part: 0)
-        for k in 0..<c { for i in 0..<d { means[i, k] *= scaleC[k] } }
-        var e = DenseModel.gaussianColumns(rows: d, cols: n * c, seed: seed, part: 1)
+        var e = DenseModel.gaussianColumns(rows: d, cols: n * c, seed: config.seed, part: Part.residuals.rawValue)
         var j = Matrix(rows: d, cols: n * c)
+        let meanColumns = conditional ?? means
         e.storage.withUnsafeMutableBufferPointer { pe in
             j.storage.withUnsafeMutableBufferPointer { pj in
-                means.storage.withUnsafeBufferPointer { pc in
-                    for mu in 0..<n { for k in 0..<c {
-                        let base = (mu * c + k) * d
-                        for i in 0..<d {
-                            pe[base + i] *= scaleE
-                            pj[base + i] = pc[k * d + i] + pe[base + i]
+                meanColumns.storage.withUnsafeBufferPointer { pc in
+                    for mu in 0..<n {
+                        // The mean columns of example μ: block y_μ of M, or c itself.
+                        let block = conditional == nil ? 0 : labels[mu] * c
+                        for k in 0..<c {
+                            let base = (mu * c + k) * d, source = (block + k) * d
+                            for i in 0..<d {
+                                pe[base + i] *= scaleE
+                                pj[base + i] = pc[source + i] + pe[base + i]
+                            }
                         }
-                    } }
+                    }
                 }
             }
         }
         self.configuration = config
         self.logits = logits
         self.classMeans = means
+        self.classOffsets = offsets
+        self.ownClassOffsets = own
+        self.classConditionalMeans = conditional
         self.jacobian = j
         self.residualGradients = e
     }
 
-    /// Columns of i.i.d. N(0,1) draws, D×m: the vectors x_i that generate c (part 0) and E (part 1). Filled in
+    /// The mean part's generators, scaled: S_k·c_k (part 0), S_k·d_{k,a} (part 2, column a·C + k)
+    /// and S_k·s_k (part 3); d and s are not drawn when their σ is 0. Cost O(D·C²).
+    static func signalGenerators(_ config: ModelConfiguration) -> (means: Matrix, offsets: Matrix?, own: Matrix?) {
+        let d = config.dimension, c = config.classes, seed = config.seed
+        let root = Double(d).squareRoot()
+        let lengths = config.classLengthScales
+        func draw(_ part: Part, cols: Int, sigma: Double) -> Matrix {
+            var x = DenseModel.gaussianColumns(rows: d, cols: cols, seed: seed, part: part.rawValue)
+            for col in 0..<cols {
+                let scale = sigma * lengths[col % c] / root
+                for i in 0..<d { x[i, col] *= scale }
+            }
+            return x
+        }
+        let means = draw(.classMeans, cols: c, sigma: config.sigmaC)
+        let offsets = config.sigmaD > 0 ? draw(.classOffsets, cols: c * c, sigma: config.sigmaD) : nil
+        let own = config.sigmaS > 0 ? draw(.ownClass, cols: c, sigma: config.sigmaS) : nil
+        return (means, offsets, own)
+    }
+
+    /// Gram of the mean part's generators (c, then d, then s, as present; `GeneratorLayout` order),
+    /// C + C²·[σ_d > 0] + C·[σ_s > 0] square: the sample `ModelTheory` takes its spikes from.
+    public var signalGram: Matrix {
+        BLAS.gram(DenseModel.stacked([classMeans] + [classOffsets, ownClassOffsets].compactMap { $0 }))
+    }
+
+    /// The generators as the columns of one D×m matrix, in `GeneratorLayout` order.
+    var generatorColumns: Matrix {
+        DenseModel.stacked([classMeans, residualGradients] + [classOffsets, ownClassOffsets].compactMap { $0 })
+    }
+
+    /// Matrices with equal row counts side by side.
+    static func stacked(_ parts: [Matrix]) -> Matrix {
+        var y = Matrix(rows: parts[0].rows, cols: parts.reduce(0) { $0 + $1.cols })
+        var at = 0
+        for p in parts {
+            y.storage.replaceSubrange(at..<(at + p.storage.count), with: p.storage)
+            at += p.storage.count
+        }
+        return y
+    }
+
+    /// The mean logit gradients M of the examples in a signal group (`SignalGroup`): the D×C block
+    /// of class `label`, or c when all examples share it.
+    func meanGradients(of label: Int?) -> Matrix {
+        guard let a = label, let m = classConditionalMeans else { return classMeans }
+        let (d, c) = (configuration.dimension, configuration.classes)
+        return Matrix(rows: d, cols: c, storage: Array(m.storage[(a * c * d)..<((a + 1) * c * d)]))
+    }
+
+    /// The per-example logit-gradient Gram K = JᵀJ, (N·C)×(N·C), index μ·C + k (the empirical NTK of
+    /// the model).
+    public func logitGradientGram() -> Matrix { BLAS.gram(jacobian) }
+
+    /// Columns of i.i.d. N(0,1) draws, D×m: the vectors x_i that generate c (part 0), e (part 1), d
+    /// (part 2) and s (part 3). Filled in
     /// fixed blocks of columns, each from its own sub-stream, on all cores; the numbers depend
     /// only on the seed and the shape, never on the thread count or scheduling.
     static func gaussianColumns(rows: Int, cols: Int, seed: UInt64, part: UInt64) -> Matrix {
@@ -119,13 +204,7 @@ public struct DenseModel: Sendable {
     public var meanSoftmaxHessian: Matrix { DenseModel.meanSoftmaxHessian(logits) }
 
     static func meanSoftmaxHessian(_ logits: LogitSample) -> Matrix {
-        let c = logits.classes, n = logits.examples
-        let p = logits.probabilities
-        var m = Matrix(rows: c, cols: c)
-        for mu in 0..<n { for j in 0..<c { for i in 0..<c {
-            m[i, j] += ((i == j ? p[mu * c + i] : 0) - p[mu * c + i] * p[mu * c + j]) / Double(n)
-        } } }
-        return m
+        SignalGroup.summedSoftmaxHessians(logits, groups: 1, group: { _ in 0 })[0]
     }
 
     /// D×(N·C) matrix whose block μ is (1/√N)·A^μ·F^μ, where A^μ is the D×C block μ of `blocks`
@@ -141,7 +220,7 @@ public struct DenseModel: Sendable {
         return out
     }
 
-    /// The noise term alone, (1/N) Σ_μ E^μᵀ P^μ E^μ (D×D): the bulk of both Hessians.
+    /// The noise term alone, (1/N) Σ_μ e^μᵀ P^μ e^μ (D×D): the bulk of both Hessians.
     public func noiseHessian() -> Matrix {
         BLAS.gram(factoredSum(of: residualGradients), transpose: false)
     }
@@ -151,13 +230,28 @@ public struct DenseModel: Sendable {
         try hessian(noise: configuration.hessian == .paper ? noiseHessian() : nil)
     }
 
-    /// Builds the Hessian, reusing an already computed noise term for eq. 16.
+    /// The signal term of eq. 16 generalised: Σ over groups of examples sharing a mean M,
+    /// M·(Σ_{μ∈group} P^μ/N)·Mᵀ, i.e. (1/N)Σ_μ M^μᵀP^μM^μ (D×D). At σ_d = σ_s = 0 it is cᵀP̄c.
+    public func signalHessian() throws -> Matrix {
+        var h = Matrix(rows: configuration.dimension, cols: configuration.dimension)
+        try addSignal(to: &h)
+        return h
+    }
+
+    func addSignal(to h: inout Matrix) throws {
+        for group in SignalGroup.groups(configuration, logits: logits) {
+            let signal = BLAS.multiply(meanGradients(of: group.label), try Eigen.psdSquareRoot(group.weight))
+            BLAS.accumulateGram(signal, transpose: false, into: &h)
+        }
+    }
+
+    /// Builds the Hessian, reusing an already computed noise term for eq. 16, which drops the cross
+    /// terms between the mean part and the residuals: H = (1/N)Σ_μ M^μᵀP^μM^μ + (1/N)Σ_μ e^μᵀP^μe^μ.
     func hessian(noise: Matrix?) throws -> Matrix {
         switch configuration.hessian {
         case .paper:
             var h = noise ?? noiseHessian()
-            let signal = BLAS.multiply(classMeans, try Eigen.psdSquareRoot(meanSoftmaxHessian))
-            BLAS.accumulateGram(signal, transpose: false, into: &h)
+            try addSignal(to: &h)
             return h
         case .full:
             return BLAS.gram(factoredSum(of: jacobian), transpose: false)

@@ -6,17 +6,19 @@ import Linalg
 public enum EngineMode: String, Codable, Sendable, CaseIterable {
     /// D×D Hessian, full LAPACK eigen-decomposition: the reference path, cost O(D³).
     case dense
-    /// m×m Gram space (m = C + N·C): exact at any D, cost O(m³), memory independent of D.
+    /// m×m Gram space (m = C + N·C, plus C² + C with class-conditional means): exact at any D,
+    /// cost O(m³), memory independent of D.
     case gram
     /// Gram unless D is small enough that dense is cheaper.
     case auto
 }
 
-/// The model evaluated in Gram space. With Y = [c_1 … c_C, E^1_1 … E^N_C] the generator vectors
-/// (as columns, D-dimensional) the Hessian is H = Y·F·Fᵀ·Yᵀ for a block-sparse mixing matrix F,
-/// so its nonzero eigenvalues are those of K = Fᵀ·W·F with W = YᵀY, and every statistic follows
-/// from W: gradient g = Y·v, ‖g‖² = vᵀWv, gᵀu_i = (Fᵀ·W·v)·w_i/√λ_i, Trace H = tr K.
-/// For D ≥ m + d, W is sampled directly (Bartlett), never touching a D-vector.
+/// The model evaluated in Gram space. With Y the generator vectors as columns (D-dimensional, in
+/// `GeneratorLayout` order: c, e^1 … e^N, then d and s when present) the Hessian is H = Y·F·Fᵀ·Yᵀ
+/// for a block-sparse mixing matrix F, so its nonzero eigenvalues are those of K = Fᵀ·W·F with
+/// W = YᵀY, and every statistic follows from W: gradient g = Y·v, ‖g‖² = vᵀWv,
+/// gᵀu_i = (Fᵀ·W·v)·w_i/√λ_i, Trace H = tr K. For D ≥ m + d, W is sampled directly (Bartlett),
+/// never touching a D-vector.
 public struct GramModel {
     public let configuration: ModelConfiguration
     public let logits: LogitSample
@@ -25,12 +27,14 @@ public struct GramModel {
     /// How W was obtained.
     public let sampledByBartlett: Bool
 
-    /// Number of generator vectors m = C + N·C.
-    public var generators: Int { configuration.classes * (configuration.examples + 1) }
+    /// Number of generator vectors m = C + N·C (+ C² offsets d, + C own-class extras s, when present).
+    public var generators: Int { configuration.generators }
+
+    var layout: GeneratorLayout { GeneratorLayout(configuration) }
 
     /// Bytes Gram mode needs: about six m×m matrices (W, W·F, K, eigenvectors, LAPACK copies, noise term).
     public static func bytesNeeded(_ c: ModelConfiguration) -> Double {
-        let m = Double(c.classes) * Double(c.examples + 1) + Double(c.hyperplaneDimension)
+        let m = Double(c.classes) * Double(c.examples) + Double(c.signalGenerators) + Double(c.hyperplaneDimension)
         let explicit = Double(c.dimension) < m ? 8 * 4 * Double(c.dimension) * m : 0
         return 8 * 6 * m * m + explicit
     }
@@ -39,12 +43,12 @@ public struct GramModel {
     public static func checkMemory(_ config: ModelConfiguration) throws {
         let have = 0.8 * Double(ProcessInfo.processInfo.physicalMemory)
         let need = bytesNeeded(config)
-        if need > have || Double(config.classes) * Double(config.examples + 1) > Double(Int32.max) {
+        let m = Double(config.classes) * Double(config.examples) + Double(config.signalGenerators)
+        if need > have || m > Double(Int32.max) {
             let largest = Int((have / 48).squareRoot())
             throw ModelError.tooLarge(String(
-                format: "Gram mode with m = C + N·C = %.0f needs %.1f GiB but this machine has %.1f GiB; keep N·C below about %d",
-                Double(config.classes) * Double(config.examples + 1), need / 1_073_741_824,
-                Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824, largest))
+                format: "Gram mode with m = %.0f generators needs %.1f GiB but this machine has %.1f GiB; keep N·C below about %d",
+                m, need / 1_073_741_824, Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824, largest))
         }
     }
 
@@ -53,10 +57,9 @@ public struct GramModel {
     public init(_ config: ModelConfiguration, logits given: LogitSample? = nil) throws {
         try config.validate()
         try GramModel.checkMemory(config)
-        let m = config.classes * (config.examples + 1), d = config.hyperplaneDimension
-        if Double(config.dimension) >= Double(m + d) {
-            let stream = RandomStream(seed: config.seed, stream: DenseModel.Stream.wishart.rawValue)
-            var w = try Wishart.bartlett(order: m + d, degreesOfFreedom: Double(config.dimension), stream: stream)
+        let m = config.generators, d = config.hyperplaneDimension
+        if GramModel.usesBartlett(config) {
+            var w = try Wishart.bartlett(order: m + d, degreesOfFreedom: Double(config.dimension), stream: GramModel.wishartStream(config))
             let scale = GramModel.generatorScales(config)
             w.storage.withUnsafeMutableBufferPointer { p in
                 for j in 0..<(m + d) { for i in 0..<(m + d) { p[i + j * (m + d)] *= scale[i] * scale[j] } }
@@ -67,15 +70,19 @@ public struct GramModel {
         }
     }
 
+    /// Whether Gram mode samples W by Bartlett (D ≥ m + d) rather than from explicit vectors.
+    static func usesBartlett(_ config: ModelConfiguration) -> Bool {
+        Double(config.dimension) >= Double(config.generators + config.hyperplaneDimension)
+    }
+
+    static func wishartStream(_ config: ModelConfiguration) -> RandomStream {
+        RandomStream(seed: config.seed, stream: DenseModel.Stream.wishart.rawValue)
+    }
+
     /// The Gram of a dense model's own generators and hyperplane draw: the same X in both engines.
     public init(dense: DenseModel) {
-        let config = dense.configuration
-        let (d, c, n) = (config.dimension, config.classes, config.examples)
-        var y = Matrix(rows: d, cols: c * (n + 1) + config.hyperplaneDimension)
-        y.storage.replaceSubrange(0..<(c * d), with: dense.classMeans.storage)
-        y.storage.replaceSubrange((c * d)..<(c * (n + 1) * d), with: dense.residualGradients.storage)
-        y.storage.replaceSubrange((c * (n + 1) * d)..., with: dense.hyperplaneGaussian().storage)
-        self.init(configuration: config, logits: dense.logits, gram: BLAS.gram(y), sampledByBartlett: false)
+        let y = DenseModel.stacked([dense.generatorColumns, dense.hyperplaneGaussian()])
+        self.init(configuration: dense.configuration, logits: dense.logits, gram: BLAS.gram(y), sampledByBartlett: false)
     }
 
     private init(configuration: ModelConfiguration, logits: LogitSample, gram: Matrix, sampledByBartlett: Bool) {
@@ -85,43 +92,63 @@ public struct GramModel {
         self.sampledByBartlett = sampledByBartlett
     }
 
-    /// The scale of each generator: σ_c·s_k/√D for class means, σ_E/√D for residuals, 1 for hyperplane columns.
+    /// The scale of each generator (`GeneratorLayout.scales`), then 1 for the hyperplane columns.
     static func generatorScales(_ c: ModelConfiguration) -> [Double] {
-        let root = Double(c.dimension).squareRoot()
-        return c.classLengthScales.map { c.sigmaC * $0 / root }
-            + [Double](repeating: c.sigmaE / root, count: c.examples * c.classes)
-            + [Double](repeating: 1, count: c.hyperplaneDimension)
+        GeneratorLayout.scales(c, layout: GeneratorLayout(c)) + [Double](repeating: 1, count: c.hyperplaneDimension)
     }
 
-    /// F for the configured Hessian (rows indexed by generator blocks: 0 = class means, 1+μ = E^μ).
-    /// Each block is a C×(C−1) factor G with G·Gᵀ = P (see `reducedFactor`), so K has (C−1) rows a
-    /// block instead of C: the same nonzero spectrum, a quarter less LAPACK work.
-    func mixing() throws -> BlockFactor {
+    /// F for the configured Hessian, rows in `GeneratorLayout` blocks; how many of its leading
+    /// columns belong to the signal term (eq. 16; 0 for eq. 10) and the structural rank of those
+    /// (`SignalGroup.structuralRank`, for `rankBound`). Each block is a C×(C−1) factor G
+    /// with G·Gᵀ = P (see `reducedFactor`), so K has (C−1) rows a block instead of C: the same
+    /// nonzero spectrum, a quarter less LAPACK work.
+    ///
+    /// - eq. 16: one column block per signal group (`SignalGroup`, one at σ_d = σ_s = 0), then
+    ///   example μ's block with P^μ's factor/√N on e^μ's rows.
+    /// - eq. 10: example μ's column block carries F^μ/√N on every generator of J^μ: the c rows, e^μ's
+    ///   rows, the rows of d_{·,y_μ} and row y_μ of the s block.
+    func mixing() throws -> (factor: BlockFactor, signalColumns: Int, signalRank: Int) {
         let (c, n) = (configuration.classes, configuration.examples)
         let s = 1 / Double(n).squareRoot()
+        let layout = self.layout
         switch configuration.hessian {
         case .paper:
-            var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: n + 1, colBlocks: n + 1)
-            f.entries.append(.init(row: 0, col: 0, block: try GramModel.reducedFactor(meanSoftmaxHessian)))
-            for mu in 0..<n { f.entries.append(.init(row: 1 + mu, col: 1 + mu, block: s * (try factor(mu)))) }
-            return f
+            let groups = SignalGroup.groups(configuration, logits: logits)
+            var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: layout.blocks, colBlocks: groups.count + n)
+            for (j, group) in groups.enumerated() { f.entries += try group.entries(layout: layout, column: j) }
+            for mu in 0..<n {
+                f.entries.append(.init(row: layout.residualBlock(mu), col: groups.count + mu, block: s * (try factor(mu))))
+            }
+            let rank = try SignalGroup.structuralRank(groups, layout: GeneratorLayout(configuration, examples: 0))
+            return (f, groups.count * (c - 1), rank)
         case .full:
-            var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: n + 1, colBlocks: n)
+            var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: layout.blocks, colBlocks: n)
             for mu in 0..<n {
                 let b = s * (try factor(mu))
-                f.entries.append(.init(row: 0, col: mu, block: b))
-                f.entries.append(.init(row: 1 + mu, col: mu, block: b))
+                let a = logits.labels[mu]
+                f.entries.append(.init(row: layout.meanBlock, col: mu, block: b))
+                f.entries.append(.init(row: layout.residualBlock(mu), col: mu, block: b))
+                if let r = layout.offsetBlock(a) { f.entries.append(.init(row: r, col: mu, block: b)) }
+                if let r = layout.ownClassBlock { f.entries.append(.init(row: r, col: mu, block: GeneratorLayout.onlyRow(a, of: b))) }
             }
-            return f
+            return (f, 0, 0)
         }
     }
 
-    /// F of the noise term alone, (1/N)Σ_μ E^μ P^μ E^μᵀ, the same for both Hessians.
+    /// An upper bound on rank H, beyond which K's trailing eigenvalues are round-off: D, and the
+    /// column count of F with the signal columns counted by their structural rank (at
+    /// σ_d = 0 < σ_s the C(C−1) signal columns span only 2C − 1 directions; `SignalGroup.structuralRank`).
+    func rankBound(_ f: BlockFactor, signalColumns: Int, signalRank: Int) -> Int {
+        min(configuration.dimension, f.cols - signalColumns + signalRank)
+    }
+
+    /// F of the noise term alone, (1/N)Σ_μ e^μ P^μ e^μᵀ, the same for both Hessians.
     func noiseMixing() throws -> BlockFactor {
         let (c, n) = (configuration.classes, configuration.examples)
         let s = 1 / Double(n).squareRoot()
-        var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: n + 1, colBlocks: n)
-        for mu in 0..<n { f.entries.append(.init(row: 1 + mu, col: mu, block: s * (try factor(mu)))) }
+        let layout = self.layout
+        var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: layout.blocks, colBlocks: n)
+        for mu in 0..<n { f.entries.append(.init(row: layout.residualBlock(mu), col: mu, block: s * (try factor(mu)))) }
         return f
     }
 
@@ -144,36 +171,75 @@ public struct GramModel {
         return BLAS.multiply(q, try Eigen.psdSquareRoot(inner))
     }
 
-    var meanSoftmaxHessian: Matrix { DenseModel.meanSoftmaxHessian(logits) }
+    /// For each logit gradient (index μ·C + k) the generators it sums (`logitGradientTerms`), as a
+    /// flat table of `width` slots with −1 for unused ones.
+    func termTable() -> (terms: [Int], width: Int) {
+        let (c, n) = (configuration.classes, configuration.examples)
+        let layout = self.layout
+        let width = 4
+        var table = [Int](repeating: -1, count: n * c * width)
+        for mu in 0..<n { for k in 0..<c {
+            for (t, g) in layout.logitGradientTerms(example: mu, logit: k, label: logits.labels[mu]).enumerated() {
+                table[(mu * c + k) * width + t] = g
+            }
+        } }
+        return (table, width)
+    }
 
-    /// v with g = Y·v: v_c = (1/N)Σ_μ r^μ, v_μ = r^μ/N, r = y − p.
+    /// v with g = Y·v: each J^μ_k contributes r^μ_k/N to each of its generators, r = y − p
+    /// (v_c = (1/N)Σ_μ r^μ, v_e = r^μ/N, v_d of class a = (1/N)Σ_{μ∈a} r^μ, v_s(k) = (1/N)Σ_{μ∈k} r^μ_k).
     var gradientCoefficients: [Double] {
         let (c, n) = (configuration.classes, configuration.examples)
         let r = logits.residuals
-        var v = [Double](repeating: 0, count: c * (n + 1))
+        let (table, width) = termTable()
+        var v = [Double](repeating: 0, count: generators)
         for mu in 0..<n { for k in 0..<c {
-            v[k] += r[mu * c + k] / Double(n)
-            v[c + mu * c + k] = r[mu * c + k] / Double(n)
+            for t in 0..<width where table[(mu * c + k) * width + t] >= 0 {
+                v[table[(mu * c + k) * width + t]] += r[mu * c + k] / Double(n)
+            }
         } }
         return v
     }
 
-    /// Gram of the logit gradients J^μ_k = c_k + E^μ_k, (N·C)×(N·C), index μ·C + k.
+    /// The per-example logit-gradient Gram K = AᵀWA, (N·C)×(N·C), index μ·C + k (the model's
+    /// empirical NTK), where column μ·C + k of A sums the generators of J^μ_k: exact at any D,
+    /// read from W without D-vectors.
+    public func logitGradientGram() -> Matrix { jacobianGram }
+
+    /// Gram of the logit gradients, (N·C)×(N·C), index μ·C + k: K_ij = Σ_{r∈J_i} Σ_{r′∈J_j} W_{r r′}.
     var jacobianGram: Matrix {
         let (c, n) = (configuration.classes, configuration.examples)
         let (nc, ld) = (n * c, gram.rows)
+        let (table, width) = termTable()
         var out = Matrix(rows: nc, cols: nc)
         gram.storage.withUnsafeBufferPointer { w in
-            out.storage.withUnsafeMutableBufferPointer { o in
-                for j in 0..<nc {
-                    let l = j % c
-                    for i in 0..<nc {
-                        let k = i % c
-                        o[i + j * nc] = w[k + l * ld] + w[k + (c + j) * ld] + w[c + i + l * ld] + w[c + i + (c + j) * ld]
+            table.withUnsafeBufferPointer { t in
+                out.storage.withUnsafeMutableBufferPointer { o in
+                    for j in 0..<nc {
+                        for i in 0..<nc {
+                            var x = 0.0
+                            for a in 0..<width {
+                                let r = t[i * width + a]
+                                if r < 0 { break }
+                                for b in 0..<width {
+                                    let q = t[j * width + b]
+                                    if q < 0 { break }
+                                    x += w[r + q * ld]
+                                }
+                            }
+                            o[i + j * nc] = x
+                        }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// Gram of the mean part's generators (c, then d, then s, as present), read from W: the
+    /// sampled signal that `ModelTheory` takes its spikes from.
+    public var signalGram: Matrix {
+        let rows = layout.signalRows
+        return Matrix(rows: rows.count, cols: rows.count) { i, j in gram[rows[i], rows[j]] }
     }
 }

@@ -8,8 +8,15 @@ public enum HessianVariant: String, Codable, Sendable, CaseIterable {
     case full
 }
 
-/// One configuration of the Fort–Ganguli random model. σ_c and σ_E are in units of 1/√D, so the
-/// paper's σ_c = 1.0/√D, σ_E = 0.7/√D are `sigmaC: 1.0, sigmaE: 0.7`.
+/// One configuration of the Fort–Ganguli random model, extended to class-conditional means:
+///
+///     J^μ_k = S_k·(c_k + d_{k,y_μ} + s_k·[y_μ = k]) + e^μ_k,
+///
+/// independent Gaussian vectors with per-coordinate variances σ_c²/D, σ_d²/D (one d per logit k and
+/// class a, C² of them), σ_s²/D (one s per logit, the own-class extra) and σ_E²/D (e, the residual),
+/// S_k the relative class-mean lengths. All σ's are in units of 1/√D, so the paper's σ_c = 1.0/√D,
+/// σ_E = 0.7/√D are `sigmaC: 1.0, sigmaE: 0.7`. σ_d = σ_s = 0 (the default) is the paper's model
+/// J^μ_k = S_k·c_k + E^μ_k, and then the d and s vectors are not drawn at all.
 ///
 ///     let config = ModelConfiguration()          // the paper's defaults
 ///     let m = try ModelSimulation.run(config)
@@ -20,6 +27,10 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     public var sigmaZ = 15.0
     public var sigmaC = 1.0
     public var sigmaE = 0.7
+    /// Class-conditional offsets d_{k,a}: logit k's mean gradient differs from class to class.
+    public var sigmaD = 0.0
+    /// Own-class extra s_k: logit k's mean gradient on examples of class k.
+    public var sigmaS = 0.0
     public var accuracy = 0.95
     public var hessian = HessianVariant.paper
     /// Spreads the class-mean lengths: |c_k| ∝ 1 + s·(2k/(C−1) − 1), k = 0…C−1, so 0 ≤ s < 1.
@@ -36,8 +47,16 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// Number of generator vectors, m = C + N·C.
-    public var generators: Int { classes * (examples + 1) }
+    /// Whether the mean logit gradient depends on the label (σ_d > 0 or σ_s > 0): then the examples
+    /// of each class share a mean M_a, otherwise all examples share c.
+    public var hasClassConditionalMeans: Bool { sigmaD > 0 || sigmaS > 0 }
+
+    /// Number of generator vectors, m = C + N·C, plus C² offsets d if σ_d > 0 and C own-class
+    /// extras s if σ_s > 0.
+    public var generators: Int { classes * examples + signalGenerators }
+
+    /// Number of generators of the mean part (c, then d, then s; those present): C + C²·[σ_d > 0] + C·[σ_s > 0].
+    public var signalGenerators: Int { classes + (sigmaD > 0 ? classes * classes : 0) + (sigmaS > 0 ? classes : 0) }
 
     /// The engine `auto` picks: dense while D < `denseCrossover`·m, Gram beyond, where the cost
     /// no longer grows with D.
@@ -55,10 +74,49 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// k for the gradient-power statistic.
     public var gradientPowerK: Int { topK ?? classes }
 
-    /// Logit-gradient clustering expected from SNR = σ_c²/σ_E²: q^SL = SNR/(SNR+1).
-    public var expectedQSL: Double {
-        let snr = sigmaC * sigmaC / (sigmaE * sigmaE)
-        return snr / (snr + 1)
+    /// q^SL expected from the moments (D → ∞, labels uniform over classes, as the model draws them):
+    /// see `expectedClustering(classCounts:)`. With S_k = 1 and σ_d = σ_s = 0 it is the paper's
+    /// SNR/(SNR + 1), SNR = σ_c²/σ_E².
+    public var expectedQSL: Double { expectedClustering(classCounts: nil).sl }
+
+    /// q^SLSC expected from the moments: mean over logits k of S_k²T/(S_k²T + σ_E²),
+    /// T = σ_c² + σ_d² + σ_s² (DESIGN.md, "The class-conditional model").
+    public var expectedQSLSC: Double { expectedClustering(classCounts: nil).slsc }
+
+    /// The moment predictions of q^SLSC and q^SL, given the number of examples in each class (nil:
+    /// N/C each, the expectation of the model's labels, which are uniform over classes). For μ ≠ ν
+    /// and logit k, J^μ_k·J^ν_k ≈ S_k²(σ_c² + σ_d² + σ_s²[a = k]) when both are in class a and
+    /// S_k²σ_c² when their classes differ; ‖J^μ_k‖² ≈ S_k²(σ_c² + σ_d² + σ_s²[y_μ = k]) + σ_E².
+    /// q^SL averages the pair cosines over logits and over the ordered pairs μ ≠ ν, a class pair
+    /// (a, b) having weight n_a(n_b − [a = b])/(N(N − 1)) (same-class weight ≈ 1/C); q^SLSC takes
+    /// a = b = k, over the classes with at least two examples (as `LogitGradientClustering` does).
+    /// Exact as D → ∞ for given counts; at finite D the sampled vectors' norms and overlaps move it
+    /// by O(1/√D).
+    public func expectedClustering(classCounts: [Int]?) -> (slsc: Double, sl: Double) {
+        let c = classes
+        let pairWeight: (Int, Int) -> Double
+        if let n = classCounts {
+            let total = Double(n.reduce(0, +))
+            pairWeight = { a, b in Double(n[a]) * Double(n[b] - (a == b ? 1 : 0)) / (total * (total - 1)) }
+        } else {
+            pairWeight = { _, _ in 1 / Double(c * c) }
+        }
+        let (c2, d2, s2, e2) = (sigmaC * sigmaC, sigmaD * sigmaD, sigmaS * sigmaS, sigmaE * sigmaE)
+        let scales = classLengthScales
+        var slsc = 0.0, sl = 0.0, counted = 0
+        for k in 0..<c {
+            let g = scales[k] * scales[k]
+            // Squared norm of J^μ_k for an example of class a, and the same-class overlap.
+            func norm2(_ a: Int) -> Double { g * (c2 + d2 + (a == k ? s2 : 0)) + e2 }
+            func cosine(_ a: Int, _ b: Int) -> Double {
+                let dot = a == b ? g * (c2 + d2 + (a == k ? s2 : 0)) : g * c2
+                let n = (norm2(a) * norm2(b)).squareRoot()
+                return n > 0 ? dot / n : 0
+            }
+            if (classCounts?[k] ?? 2) >= 2 { slsc += cosine(k, k); counted += 1 }
+            for a in 0..<c { for b in 0..<c { sl += pairWeight(a, b) * cosine(a, b) / Double(c) } }
+        }
+        return (counted > 0 ? slsc / Double(counted) : .nan, sl)
     }
 
     /// Relative class-mean lengths s_k (mean 1).
@@ -71,8 +129,8 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// Rejects impossible parameters with a one-line message that says what to change.
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw ModelError.invalid(message) } }
-        for (name, v) in [("--sigma-z", sigmaZ), ("--sigma-c", sigmaC), ("--sigma-e", sigmaE),
-                          ("--accuracy", accuracy), ("--length-spread", lengthSpread)] {
+        for (name, v) in [("--sigma-z", sigmaZ), ("--sigma-c", sigmaC), ("--sigma-e", sigmaE), ("--sigma-d", sigmaD),
+                          ("--sigma-s", sigmaS), ("--accuracy", accuracy), ("--length-spread", lengthSpread)] {
             try check(v.isFinite, "\(name) is \(v); give a finite number")
         }
         try check(examples >= 2, "--examples is \(examples); the model needs at least 2 examples")
@@ -81,6 +139,8 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         try check(sigmaZ >= 0, "--sigma-z is \(sigmaZ); a standard deviation cannot be negative")
         try check(sigmaC >= 0, "--sigma-c is \(sigmaC); a standard deviation cannot be negative")
         try check(sigmaE >= 0, "--sigma-e is \(sigmaE); a standard deviation cannot be negative")
+        try check(sigmaD >= 0, "--sigma-d is \(sigmaD); a standard deviation cannot be negative")
+        try check(sigmaS >= 0, "--sigma-s is \(sigmaS); a standard deviation cannot be negative")
         try check(accuracy >= 0 && accuracy <= 1, "--accuracy is \(accuracy); it must lie in [0, 1]")
         try check(lengthSpread >= 0 && lengthSpread < 1, "--length-spread is \(lengthSpread); it must lie in [0, 1)")
         if let given = classLengths {

@@ -1,11 +1,11 @@
 import Foundation
 
-/// How σ_c (and σ_E with it, at a fixed ratio) changes along a σ_z sweep.
+/// How σ_c (and σ_E, σ_d, σ_s with it, at fixed ratios) changes along a σ_z sweep.
 public enum SigmaCGrowth: Equatable, Sendable, CustomStringConvertible {
-    /// σ_c and σ_E stay as given.
+    /// σ_c, σ_E, σ_d and σ_s stay as given.
     case fixed
     /// σ_c ∝ σ_z^γ, equal to the given σ_c at σ_z = anchor (the paper's Fig. 7 protocol: logit
-    /// gradients grow over training while σ_c/σ_E stays constant).
+    /// gradients grow over training while σ_c/σ_E stays constant); σ_E, σ_d and σ_s scale alike.
     case power(exponent: Double, anchor: Double)
 
     /// Parses `fixed` or `power:γ` (anchor given separately).
@@ -16,7 +16,7 @@ public enum SigmaCGrowth: Equatable, Sendable, CustomStringConvertible {
         self = .power(exponent: g, anchor: anchor)
     }
 
-    /// The factor by which σ_c and σ_E are multiplied at `sigmaZ`.
+    /// The factor by which σ_c, σ_E, σ_d and σ_s are multiplied at `sigmaZ`.
     public func factor(at sigmaZ: Double) -> Double {
         switch self {
         case .fixed: return 1
@@ -77,7 +77,9 @@ public struct SigmaZSweep: Sendable {
         try first.validate()
     }
 
-    /// The configuration of grid point `point` (0-based) and seed index `seed`.
+    /// The configuration of grid point `point` (0-based) and seed index `seed`: the base's
+    /// parameters (σ_d and σ_s included), σ_z from the grid, and all four σ's of the logit gradients
+    /// scaled by the growth factor.
     public func configuration(point: Int, seed: Int) -> ModelConfiguration {
         var c = base
         let z = grid[point]
@@ -85,6 +87,8 @@ public struct SigmaZSweep: Sendable {
         c.sigmaZ = z
         c.sigmaC = base.sigmaC * f
         c.sigmaE = base.sigmaE * f
+        c.sigmaD = base.sigmaD * f
+        c.sigmaS = base.sigmaS * f
         c.seed = base.seed + UInt64(seed)
         return c
     }

@@ -5,15 +5,28 @@ import XCTest
 
 /// The dense model against its definitions, computed term by term.
 final class DenseModelTests: XCTestCase {
-    func tiny(_ hessian: HessianVariant, seed: UInt64 = 0) throws -> DenseModel {
+    func tiny(_ hessian: HessianVariant, seed: UInt64 = 0, sigmaD: Double = 0, sigmaS: Double = 0) throws -> DenseModel {
         var c = ModelConfiguration()
         (c.examples, c.classes, c.dimension, c.sigmaZ, c.hessian, c.seed) = (3, 3, 5, 1.0, hessian, seed)
         c.hyperplaneDimension = 2
         c.lengthSpread = 0.3
+        (c.sigmaD, c.sigmaS) = (sigmaD, sigmaS)
         return try DenseModel(c)
     }
 
-    /// H_αβ summed over μ, k, l exactly as eqs. 10 and 16 are written.
+    /// The (σ_d, σ_s) pairs the term-by-term tests run: the paper model, both extras, each alone.
+    static let extras: [(Double, Double)] = [(0, 0), (0.8, 0.6), (0.9, 0), (0, 0.7)]
+
+    /// The mean logit gradient M^μ_k at coordinate a, S_k(c_k + d_{k,y_μ} + s_k[y_μ = k]), from the
+    /// generators (each already carries S_k).
+    func mean(_ m: DenseModel, _ mu: Int, _ k: Int, _ a: Int) -> Double {
+        let c = m.configuration.classes, y = m.logits.labels[mu]
+        return m.classMeans[a, k] + (m.classOffsets?[a, y * c + k] ?? 0) + (y == k ? m.ownClassOffsets?[a, k] ?? 0 : 0)
+    }
+
+    /// H_αβ summed over μ, k, l exactly as eq. 10 and eq. 16 generalised are written: eq. 10 is
+    /// (1/N)Σ_μ J^μᵀP^μJ^μ; eq. 16 drops the cross terms of J = M + e: (1/N)Σ_μ (M^μᵀP^μM^μ + e^μᵀP^μe^μ),
+    /// at σ_d = σ_s = 0 cᵀP̄c + (1/N)Σ_μ e^μᵀP^μe^μ.
     func definition(_ m: DenseModel) -> Matrix {
         let cfg = m.configuration
         let (n, c, d) = (cfg.examples, cfg.classes, cfg.dimension)
@@ -21,42 +34,88 @@ final class DenseModelTests: XCTestCase {
         func P(_ mu: Int, _ k: Int, _ l: Int) -> Double { p[mu * c + k] * ((k == l ? 1 : 0) - p[mu * c + l]) }
         func J(_ mu: Int, _ k: Int, _ a: Int) -> Double { m.jacobian[a, mu * c + k] }
         func E(_ mu: Int, _ k: Int, _ a: Int) -> Double { m.residualGradients[a, mu * c + k] }
-        func cm(_ k: Int, _ a: Int) -> Double { m.classMeans[a, k] }
         return Matrix(rows: d, cols: d) { a, b in
             var h = 0.0
             for k in 0..<c { for l in 0..<c {
-                var pbar = 0.0
-                for mu in 0..<n { pbar += P(mu, k, l) / Double(n) }
                 for mu in 0..<n {
                     switch cfg.hessian {
                     case .full: h += J(mu, k, a) * P(mu, k, l) * J(mu, l, b) / Double(n)
-                    case .paper: h += E(mu, k, a) * P(mu, k, l) * E(mu, l, b) / Double(n)
+                    case .paper:
+                        h += E(mu, k, a) * P(mu, k, l) * E(mu, l, b) / Double(n)
+                        h += mean(m, mu, k, a) * P(mu, k, l) * mean(m, mu, l, b) / Double(n)
                     }
                 }
-                if cfg.hessian == .paper { h += cm(k, a) * pbar * cm(l, b) }
             } }
             return h
         }
     }
 
     func testPaperHessianMatchesEq16TermByTerm() throws {
+        for (sd, ss) in Self.extras {
+            let m = try tiny(.paper, sigmaD: sd, sigmaS: ss)
+            let h = try m.hessian()
+            XCTAssertLessThan(h.maxAbsDifference(definition(m)), 1e-14 * max(1, h.maxAbs), "σ_d \(sd) σ_s \(ss)")
+            XCTAssertGreaterThan(h.maxAbs, 0)
+            XCTAssertLessThan(try m.signalHessian().maxAbsDifference(h + (-1) * m.noiseHessian()), 1e-14 * max(1, h.maxAbs))
+        }
+    }
+
+    /// At σ_d = σ_s = 0 the signal term is cᵀP̄c with the plain mean softmax Hessian.
+    func testPaperSignalIsClassMeansAtZeroExtras() throws {
         let m = try tiny(.paper)
-        let h = try m.hessian()
-        XCTAssertLessThan(h.maxAbsDifference(definition(m)), 1e-14 * max(1, h.maxAbs))
-        XCTAssertGreaterThan(h.maxAbs, 0)
+        let cp = BLAS.multiply(m.classMeans, m.meanSoftmaxHessian)
+        let expected = BLAS.multiply(cp, m.classMeans, transposeB: true)
+        let signal = try m.signalHessian()
+        XCTAssertLessThan(signal.maxAbsDifference(expected), 1e-14 * max(1, signal.maxAbs))
+        XCTAssertNil(m.classOffsets)
+        XCTAssertNil(m.ownClassOffsets)
+        XCTAssertNil(m.classConditionalMeans)
     }
 
     func testFullHessianMatchesEq10TermByTerm() throws {
-        let m = try tiny(.full)
-        let h = try m.hessian()
-        XCTAssertLessThan(h.maxAbsDifference(definition(m)), 1e-14 * max(1, h.maxAbs))
+        for (sd, ss) in Self.extras {
+            let m = try tiny(.full, sigmaD: sd, sigmaS: ss)
+            let h = try m.hessian()
+            XCTAssertLessThan(h.maxAbsDifference(definition(m)), 1e-14 * max(1, h.maxAbs), "σ_d \(sd) σ_s \(ss)")
+        }
     }
 
     func testLogitGradientsDecomposeIntoMeansAndResiduals() throws {
-        let m = try tiny(.paper)
-        for col in 0..<9 { for a in 0..<5 {
-            XCTAssertEqual(m.jacobian[a, col], m.classMeans[a, col % 3] + m.residualGradients[a, col], accuracy: 1e-15)
-        } }
+        for (sd, ss) in Self.extras {
+            let m = try tiny(.paper, sigmaD: sd, sigmaS: ss)
+            for col in 0..<9 { for a in 0..<5 {
+                XCTAssertEqual(m.jacobian[a, col], mean(m, col / 3, col % 3, a) + m.residualGradients[a, col], accuracy: 1e-15)
+                if let cm = m.classConditionalMeans {
+                    XCTAssertEqual(cm[a, m.logits.labels[col / 3] * 3 + col % 3], mean(m, col / 3, col % 3, a), accuracy: 1e-15)
+                }
+            } }
+            XCTAssertEqual(m.classOffsets != nil, sd > 0)
+            XCTAssertEqual(m.ownClassOffsets != nil, ss > 0)
+        }
+    }
+
+    /// The offsets d and extras s come from their own stream parts: turning them on leaves c, e and
+    /// the logits exactly as they were, and they carry the scales S_k·σ/√D.
+    func testClassConditionalPartsLeaveTheOthersUntouched() throws {
+        var c = ModelConfiguration()
+        (c.examples, c.classes, c.dimension, c.lengthSpread) = (20, 4, 3000, 0.5)
+        let plain = try DenseModel(c)
+        (c.sigmaD, c.sigmaS) = (0.8, 0.6)
+        let extended = try DenseModel(c)
+        XCTAssertEqual(plain.classMeans, extended.classMeans)
+        XCTAssertEqual(plain.residualGradients, extended.residualGradients)
+        XCTAssertEqual(plain.logits.probabilities, extended.logits.probabilities)
+        // ‖S_k·d_{k,a}‖² ~ S_k²σ_d²·χ²_D/D: relative sd √(2/D) per vector; 4 sd of the mean of C vectors.
+        let d = extended.classOffsets!, s = extended.ownClassOffsets!
+        let lengths = c.classLengthScales
+        let tolerance = 4 * (2 / Double(c.dimension)).squareRoot()
+        for k in 0..<4 {
+            var norm = 0.0
+            for a in 0..<4 { norm += d.column(a * 4 + k).reduce(0) { $0 + $1 * $1 } / 4 }
+            XCTAssertEqual(norm / (lengths[k] * lengths[k] * 0.64), 1, accuracy: tolerance / 2, "d, logit \(k)")
+            let own = s.column(k).reduce(0) { $0 + $1 * $1 }
+            XCTAssertEqual(own / (lengths[k] * lengths[k] * 0.36), 1, accuracy: tolerance, "s, logit \(k)")
+        }
     }
 
     func testGradientMatchesEq8() throws {
@@ -136,6 +195,16 @@ final class DenseModelTests: XCTestCase {
         rejects { $0.examples = 1 }
         rejects { $0.accuracy = 1.5 }
         rejects { $0.lengthSpread = 1 }
+        for (flag, change) in [("--sigma-d", { (c: inout ModelConfiguration) in c.sigmaD = -0.1 }),
+                               ("--sigma-d", { (c: inout ModelConfiguration) in c.sigmaD = .infinity }),
+                               ("--sigma-s", { (c: inout ModelConfiguration) in c.sigmaS = .nan }),
+                               ("--sigma-s", { (c: inout ModelConfiguration) in c.sigmaS = -1 })] {
+            var c = ModelConfiguration()
+            change(&c)
+            XCTAssertThrowsError(try c.validate()) { error in
+                XCTAssertTrue("\(error)".hasPrefix(flag) && !"\(error)".contains("\n"), "\(error)")
+            }
+        }
         var huge = ModelConfiguration()
         huge.dimension = 200_000
         XCTAssertThrowsError(try DenseModel.checkMemory(huge)) { error in
