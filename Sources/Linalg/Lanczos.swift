@@ -79,21 +79,64 @@ public enum Lanczos {
         return try solver.solve()
     }
 
+    /// The bottom `k` eigenpairs (smallest algebraic, i.e. most negative first) of a symmetric operator:
+    /// `largest` run on −A, so the contract is the same — one solver, thick restart, locking and the
+    /// multiplicity check included. Needed because a network's Hessian is indefinite, so its spectral
+    /// norm is max(λ_max, −λ_min) and λ_min is not −(top of |A|).
+    ///
+    /// Values ASCENDING (λ_min first); vectors orthonormal columns of an n×k `Matrix`, signs arbitrary.
+    /// Convergence: ‖Ax − θx‖ ≤ `tolerance`·max|Ritz value| for each pair, as for `largest` (the scale is
+    /// the spectral-norm estimate of A, which −A shares). A dense `Matrix` with k ≥ n goes to
+    /// `Eigen.symmetric` (0 applications); any other operator with k ≥ n throws
+    /// `LanczosError.countExceedsDimension`. An exhausted budget throws `LanczosError.notConverged` with the
+    /// Ritz values of A (ascending) and their relative residuals.
+    public static func smallest(_ op: any SymmetricOperator, count k: Int, tolerance: Double = 1e-8,
+                                maxIterations: Int = 300, seed: UInt64 = 0, basisSize: Int? = nil) throws
+        -> (values: [Double], vectors: Matrix, applications: Int)
+    {
+        // A dense matrix stays a Matrix (dgemv applications, and the dense path for k ≥ n).
+        let negated: any SymmetricOperator
+        if let a = op as? Matrix {
+            negated = -1 * a
+        } else {
+            negated = ClosureOperator(dimension: op.dimension) { v in
+                var y = op.apply(v)
+                scale(&y, by: -1)
+                return y
+            }
+        }
+        do {
+            let top = try largest(negated, count: k, tolerance: tolerance, maxIterations: maxIterations, seed: seed,
+                                  basisSize: basisSize)
+            return (top.values.map { -$0 }, top.vectors, top.applications)
+        } catch let LanczosError.notConverged(applications, values, residuals) {
+            throw LanczosError.notConverged(applications: applications, values: values.map { -$0 }, relativeResiduals: residuals)
+        }
+    }
+
     /// Hutchinson's trace estimate zᵀAz with Rademacher probes z ∈ {±1}ⁿ (one application each): the
     /// mean over `probes` probes and its standard error s/√probes (NaN for one probe). Probe p is drawn
     /// from its own stream of `seed`, so the first p probes are the same for any larger `probes`.
     public static func hutchinsonTrace(_ op: any SymmetricOperator, probes: Int, seed: UInt64)
         -> (estimate: Double, standardError: Double)
     {
+        hutchinsonTrace(dimension: op.dimension, probes: probes, seed: seed) { z in BLAS.dot(z, op.apply(z)) }
+    }
+
+    /// Hutchinson's estimate when the caller can evaluate the quadratic form zᵀAz more cheaply than A·z
+    /// (e.g. the H-term of a network by one second-order forward pass): the same Rademacher probes, streams
+    /// and standard error as `hutchinsonTrace(_:probes:seed:)`, which is this with zᵀ(A·z).
+    public static func hutchinsonTrace(dimension n: Int, probes: Int, seed: UInt64,
+                                       quadraticForm: ([Double]) -> Double) -> (estimate: Double, standardError: Double)
+    {
         precondition(probes >= 1, "Hutchinson needs at least one probe")
-        let n = op.dimension
         var samples: [Double] = []
         samples.reserveCapacity(probes)
         var z = [Double](repeating: 0, count: n)
         for p in 0..<probes {
             let rng = RandomStream(seed: seed, stream: Stream.hutchinson | UInt64(p))
             for i in 0..<n { z[i] = rng.uniform() < 0.5 ? -1 : 1 }
-            samples.append(BLAS.dot(z, op.apply(z)))
+            samples.append(quadraticForm(z))
         }
         return meanAndStandardError(samples)
     }

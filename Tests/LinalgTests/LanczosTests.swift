@@ -204,6 +204,87 @@ final class LanczosTests: XCTestCase {
         }
     }
 
+    // MARK: bottom-k eigenpairs
+
+    /// The bottom eigenpairs of indefinite matrices (a known spectrum whose largest magnitude is
+    /// negative, with a double eigenvalue at the bottom, and a GOE matrix) against `Eigen.symmetric`:
+    /// values to 1e-8·‖A‖, residuals ‖Av − λv‖ ≤ 1e-8·‖A‖ (the convergence test), ascending order.
+    func testSmallestMatchDenseOnIndefiniteMatrices() throws {
+        let n = 160
+        let bottom: [Double] = [-9, -7, -7, -5.5, -5]
+        let rest = (0..<(n - bottom.count)).map { -3 + 11 * Double($0) / Double(n - bottom.count - 1) }  // bulk [−3, 8]
+        let g = RandomStream(seed: 21, stream: 9).gaussianMatrix(rows: 200, cols: 200)
+        let goe = Matrix(rows: 200, cols: 200) { i, j in (g[i, j] + g[j, i]) / 2 }
+        for (name, a, k) in [("known spectrum", try withSpectrum(bottom + rest, seed: 13), 5), ("GOE", goe, 8)] {
+            let dense = try Eigen.symmetric(a, vectors: true)
+            let norm = max(dense.values.first!, -dense.values.last!)
+            let low = try Lanczos.smallest(a, count: k, maxIterations: 2000)
+            XCTAssertEqual(low.values.count, k)
+            XCTAssertEqual(low.vectors.rows, a.rows)
+            XCTAssertEqual(low.vectors.cols, k)
+            XCTAssertEqual(low.values, low.values.sorted(), "\(name): ascending")
+            let ascending = Array(dense.values.reversed())
+            for i in 0..<k {
+                XCTAssertEqual(low.values[i], ascending[i], accuracy: 1e-8 * norm, "\(name) value \(i)")
+                XCTAssertLessThanOrEqual(residual(a, low.vectors.column(i), low.values[i]), 1.01e-8 * norm, "\(name) vector \(i)")
+            }
+            assertOrthonormal(low.vectors)
+            print("Lanczos bottom-\(k), n = \(a.rows), \(name): \(low.applications) applications, λ_min = \(low.values[0])")
+        }
+        // The known spectrum's double eigenvalue comes back twice, and λ_min exactly where it was put.
+        let a = try withSpectrum(bottom + rest, seed: 13)
+        let three = try Lanczos.smallest(a, count: 3, maxIterations: 2000)
+        for (v, e) in zip(three.values, [-9.0, -7, -7]) { XCTAssertEqual(v, e, accuracy: 1e-8 * 9) }
+    }
+
+    /// GᵀG with G 150×200 has a 50-dimensional null space: the bottom eigenvalues are 0 (to 1e-8·λ_max),
+    /// their vectors are annihilated by G, and `largest` of the same matrix is untouched (a closure
+    /// operator takes the negated-closure path, a Matrix the negated-matrix path; both agree).
+    func testSmallestOfPSDMatrixWithNullSpaceIsZero() throws {
+        let a = randomPSD(200, rows: 150, seed: 14)
+        let lmax = try Eigen.symmetric(a, vectors: false).values[0]
+        let op = ClosureOperator(dimension: 200) { BLAS.multiply(a, $0) }
+        for low in [try Lanczos.smallest(a, count: 4, maxIterations: 2000), try Lanczos.smallest(op, count: 4, maxIterations: 2000)] {
+            for i in 0..<4 {
+                XCTAssertEqual(low.values[i], 0, accuracy: 1e-8 * lmax, "value \(i)")
+                XCTAssertLessThanOrEqual(residual(a, low.vectors.column(i), 0), 1.01e-8 * lmax, "vector \(i)")
+            }
+            assertOrthonormal(low.vectors)
+        }
+    }
+
+    func testSmallestCountAtLeastDimension() throws {
+        let g = RandomStream(seed: 15, stream: 9).gaussianMatrix(rows: 6, cols: 6)
+        let a = Matrix(rows: 6, cols: 6) { i, j in g[i, j] + g[j, i] }
+        let dense = try Eigen.symmetric(a)
+        let all = try Lanczos.smallest(a, count: 6)
+        XCTAssertEqual(all.applications, 0)
+        // The dense path solves −A, so the values agree with A's to rounding, not bit for bit.
+        for (v, e) in zip(all.values, dense.values.reversed()) { XCTAssertEqual(v, e, accuracy: 1e-13 * 10) }
+        for i in 0..<6 { XCTAssertLessThan(residual(a, all.vectors.column(i), all.values[i]), 1e-12 * 10) }
+        let op = ClosureOperator(dimension: 6) { BLAS.multiply(a, $0) }
+        XCTAssertThrowsError(try Lanczos.smallest(op, count: 6)) { error in
+            XCTAssertEqual(error as? LanczosError, .countExceedsDimension(count: 6, dimension: 6))
+        }
+        let five = try Lanczos.smallest(op, count: 5)
+        for i in 0..<5 { XCTAssertEqual(five.values[i], dense.values[5 - i], accuracy: 1e-10 * dense.values.map(abs).max()!) }
+    }
+
+    /// An exhausted budget reports the Ritz values of A itself (not of −A): all below A's top eigenvalue.
+    func testSmallestBudgetExhaustionReportsValuesOfA() throws {
+        let a = randomPSD(200, rows: 400, seed: 16)
+        let top = try Eigen.symmetric(a, vectors: false).values[0]
+        XCTAssertThrowsError(try Lanczos.smallest(a, count: 10, maxIterations: 15)) { error in
+            guard case let .notConverged(applications, values, _)? = error as? LanczosError else {
+                return XCTFail("unexpected error \(error)")
+            }
+            XCTAssertEqual(applications, 15)
+            XCTAssertEqual(values.count, 10)
+            XCTAssertTrue(values.allSatisfy { $0 > 0 && $0 < top }, "\(values)")
+            XCTAssertEqual(values, values.sorted())
+        }
+    }
+
     // MARK: Hutchinson
 
     func testHutchinsonTrace() {
