@@ -5,8 +5,11 @@ import XCTest
 
 /// The networks against an independent autodiff: fixtures/jax/reference.json, written in float64
 /// by fixtures/jax/make_fixture.py (JAX) for the same MLP and CNN, parameters and inputs. Logits, the
-/// logit-gradient Gram (empirical NTK), loss and gradient, and the top Hessian and Gauss–Newton
-/// eigenvalues must agree to 1e-8 relative to the largest magnitude of each quantity.
+/// logit-gradient Gram (empirical NTK), loss and gradient, the top Hessian and Gauss–Newton eigenvalues,
+/// the Hessian's bottom eigenvalues (matrix-free by `Lanczos.smallest` and dense), its trace (exact:
+/// `hessianTrace` takes the exact-diagonal path on the tanh MLP and the exact Tr H = Tr G path on the ReLU
+/// CNN) and its diagonal (`hessianDiagonal`) must agree to 1e-8 relative to the largest magnitude of each
+/// quantity.
 final class JAXFixtureTests: XCTestCase {
     static let tolerance = 1e-8
 
@@ -27,6 +30,9 @@ final class JAXFixtureTests: XCTestCase {
         let gradient: [Double]
         let hessian_top_eigenvalues: [Double]
         let gauss_newton_top_eigenvalues: [Double]
+        let hessian_trace: Double
+        let hessian_bottom_eigenvalues: [Double]
+        let hessian_diagonal: [Double]
     }
 
     /// The repository root: the nearest ancestor of this file holding Package.swift.
@@ -138,6 +144,30 @@ final class JAXFixtureTests: XCTestCase {
         let eGN = Self.relativeError(gEigs, ref.gauss_newton_top_eigenvalues)
         XCTAssertLessThan(eGN, tol, "\(name): top Gauss–Newton eigenvalues \(gEigs) vs \(ref.gauss_newton_top_eigenvalues)")
         report.append("gauss-newton top-\(gTop) \(eGN)")
+
+        // Exact trace: the dense-layer (tanh) MLP by second-order backpropagation, the ReLU CNN as Tr G.
+        let trace = net.hessianTrace(x, labels: ref.labels, gram: gram)
+        XCTAssertEqual(trace.method, name == "mlp" ? .exactDiagonal : .exact, "\(name): trace method")
+        XCTAssertEqual(trace.standardError, 0)
+        let eTrace = abs(trace.value - ref.hessian_trace) / abs(ref.hessian_trace)
+        XCTAssertLessThan(eTrace, tol, "\(name): Hessian trace \(trace.value) vs \(ref.hessian_trace)")
+        report.append("trace (\(trace.method.rawValue)) \(eTrace)")
+
+        // The whole diagonal.
+        let diagonal = try XCTUnwrap(net.hessianDiagonal(x, labels: ref.labels), "\(name): no exact diagonal")
+        let eDiagonal = Self.relativeError(diagonal, ref.hessian_diagonal)
+        XCTAssertLessThan(eDiagonal, tol, "\(name): Hessian diagonal")
+        report.append("diagonal \(eDiagonal)")
+
+        // Bottom eigenvalues, matrix-free from Hessian-vector products, and from the dense Hessian.
+        let bottom = ref.hessian_bottom_eigenvalues.count
+        let op = ClosureOperator(dimension: d) { net.hessianVectorProduct(x, labels: ref.labels, $0) }
+        let low = try Lanczos.smallest(op, count: bottom, tolerance: 1e-10, maxIterations: 2000)
+        let eLow = Self.relativeError(low.values, ref.hessian_bottom_eigenvalues)
+        XCTAssertLessThan(eLow, tol, "\(name): bottom Hessian eigenvalues \(low.values) vs \(ref.hessian_bottom_eigenvalues)")
+        let denseLow = Array(try Eigen.symmetric(hessian, vectors: false).values.reversed().prefix(bottom))
+        XCTAssertLessThan(Self.relativeError(denseLow, ref.hessian_bottom_eigenvalues), tol, "\(name): dense bottom eigenvalues")
+        report.append("hessian bottom-\(bottom) (Lanczos, \(low.applications) HVPs) \(eLow)")
 
         print("JAXFixture \(name) (jax \(reference.jax_version), D = \(d)) max relative errors: "
               + report.joined(separator: ", "))
