@@ -10,6 +10,7 @@
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_cdf.h>
 
 // GSL's generator types are mutable C globals, which Swift 6 strict concurrency rejects;
 // these accessors hand them out as values.

@@ -61,8 +61,14 @@ public enum Lanczos {
     /// is the restart length. `tolerance` much below 1e-13 cannot be met in double precision.
     /// Values descending; vectors orthonormal columns of an n×k `Matrix`, signs arbitrary; for a
     /// repeated eigenvalue, any orthonormal basis of (the top part of) its eigenspace.
+    ///
+    /// `checkMultiplicity: false` skips the check: a repeated eigenvalue may then be listed once (the
+    /// values found are still eigenvalues to the tolerance, and the largest is still λ_max). Worth it
+    /// where only the extreme value matters and the spectrum is crowded there, e.g. λ_min of a
+    /// network's Hessian for its spectral norm, where the check cannot rule anything out cheaply.
     public static func largest(_ op: any SymmetricOperator, count k: Int, tolerance: Double = 1e-8,
-                               maxIterations: Int = 300, seed: UInt64 = 0, basisSize: Int? = nil) throws
+                               maxIterations: Int = 300, seed: UInt64 = 0, basisSize: Int? = nil,
+                               checkMultiplicity: Bool = true) throws
         -> (values: [Double], vectors: Matrix, applications: Int)
     {
         precondition(k >= 0, "count must be non-negative")
@@ -75,7 +81,8 @@ public enum Lanczos {
             return (e.values, e.vectors!, 0)
         }
         let m = min(n, max(k + 1, basisSize ?? max(2 * k + 10, 20)))
-        let solver = TopEigenSolver(op, count: k, tolerance: tolerance, budget: maxIterations, basisSize: m, seed: seed)
+        let solver = TopEigenSolver(op, count: k, tolerance: tolerance, budget: maxIterations, basisSize: m, seed: seed,
+                                    checkMultiplicity: checkMultiplicity)
         return try solver.solve()
     }
 
@@ -91,7 +98,8 @@ public enum Lanczos {
     /// `LanczosError.countExceedsDimension`. An exhausted budget throws `LanczosError.notConverged` with the
     /// Ritz values of A (ascending) and their relative residuals.
     public static func smallest(_ op: any SymmetricOperator, count k: Int, tolerance: Double = 1e-8,
-                                maxIterations: Int = 300, seed: UInt64 = 0, basisSize: Int? = nil) throws
+                                maxIterations: Int = 300, seed: UInt64 = 0, basisSize: Int? = nil,
+                                checkMultiplicity: Bool = true) throws
         -> (values: [Double], vectors: Matrix, applications: Int)
     {
         // A dense matrix stays a Matrix (dgemv applications, and the dense path for k ≥ n).
@@ -107,7 +115,7 @@ public enum Lanczos {
         }
         do {
             let top = try largest(negated, count: k, tolerance: tolerance, maxIterations: maxIterations, seed: seed,
-                                  basisSize: basisSize)
+                                  basisSize: basisSize, checkMultiplicity: checkMultiplicity)
             return (top.values.map { -$0 }, top.vectors, top.applications)
         } catch let LanczosError.notConverged(applications, values, residuals) {
             throw LanczosError.notConverged(applications: applications, values: values.map { -$0 }, relativeResiduals: residuals)
@@ -405,6 +413,7 @@ fileprivate func leadingBlock(_ h: Matrix, _ size: Int) -> Matrix {
 fileprivate final class TopEigenSolver {
     let op: any SymmetricOperator
     let n: Int, k: Int, tolerance: Double, budget: Int, basisSize: Int
+    let checkMultiplicity: Bool
     let rng: RandomStream
     var applications = 0
     /// |λ_max| estimate: the largest |Ritz value| seen.
@@ -419,7 +428,9 @@ fileprivate final class TopEigenSolver {
     var deflated: KrylovBasis
     var active: KrylovBasis
 
-    init(_ op: any SymmetricOperator, count k: Int, tolerance: Double, budget: Int, basisSize: Int, seed: UInt64) {
+    init(_ op: any SymmetricOperator, count k: Int, tolerance: Double, budget: Int, basisSize: Int, seed: UInt64,
+         checkMultiplicity: Bool = true) {
+        self.checkMultiplicity = checkMultiplicity
         self.op = op
         self.n = op.dimension
         self.k = k
@@ -460,7 +471,7 @@ fileprivate final class TopEigenSolver {
         // A detection is converged without the deflated vectors (rounding errors, amplified by the main
         // round, leave them small parts of the missed copies, enough to spoil a residual at 1e-8), starting
         // from the detected Ritz vector.
-        while locked.count < n {
+        while checkMultiplicity && locked.count < n {
             let threshold = lockedValues.sorted(by: >)[k - 1]
             guard case let .detected(x) = try round(.detect(above: threshold), start: nil),
                   case .locked = try round(.converge(above: threshold), start: x) else { break }

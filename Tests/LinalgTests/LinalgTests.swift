@@ -135,3 +135,12 @@ final class SpectralToolsTests: XCTestCase {
         XCTAssertLessThan(BLAS.gram(q).maxAbsDifference(.identity(6)), 1e-12)
     }
 }
+
+/// GSL's quantiles against tabulated values.
+final class DistributionTests: XCTestCase {
+    func testQuantilesMatchTables() {
+        XCTAssertEqual(Distributions.studentTQuantile(0.995, degrees: 4), 4.604094871, accuracy: 1e-8)
+        XCTAssertEqual(Distributions.studentTQuantile(0.975, degrees: 10), 2.228138852, accuracy: 1e-8)
+        XCTAssertEqual(Distributions.normalQuantile(0.975), 1.959963985, accuracy: 1e-8)
+    }
+}
