@@ -1,26 +1,64 @@
 import Foundation
 import Linalg
 
-/// The class-conditional means of the logit gradients and the moment estimates of the
-/// class-conditional random model, J^μ_k = S_k·(c_k + d_{k,y_μ} + s_k·[y_μ = k]) + e^μ_k, from (K, p, y).
+/// The class-conditional means of the logit gradients and the calibration of the class-conditional
+/// random model, J^μ_k = S_k·(c_k + d_{k,y_μ} + s_k·[y_μ = k]) + e^μ_k, from (K, p, y).
 ///
 /// m_{k,a} = mean of J^μ_k over the n_a examples of class a; e^μ_k = J^μ_k − m_{k,y_μ} is the
-/// within-class residual. In the model (σ's in units of 1/√D, per-coordinate variance σ²/D), for
-/// distinct classes a ≠ b: E[m_{k,a}·m_{k,b}] = S_k²σ_c², E‖m_{k,a}‖² = S_k²(σ_c² + σ_d²) + σ_e²/n_a
-/// (a ≠ k), E‖m_{k,k}‖² = S_k²(σ_c² + σ_d² + σ_s²) + σ_e²/n_k, and E Σ_{μ∈a}‖e^μ_k‖² = (n_a − 1)σ_e².
-/// Matching these (pooled over k with weights n_a, so that the model carries the source's mean
-/// ‖J^μ_k‖² exactly when every class is present and the lengths average to one):
-/// - σ_e² = Σ_{k,μ}‖e^μ_k‖² / (C·Σ_a(n_a − 1));
-/// - σ_c² = Σ_k Σ_{a≠b} n_a n_b m_{k,a}·m_{k,b} / (C·Σ_{a≠b} n_a n_b) (C ≥ 2 classes present);
-/// - σ_c² + σ_d² = Σ_k Σ_{a≠k} n_a(‖m_{k,a}‖² − σ_e²/n_a) / Σ_k Σ_{a≠k} n_a;
-/// - σ_c² + σ_d² + σ_s² = Σ_k n_k(‖m_{k,k}‖² − σ_e²/n_k) / Σ_k n_k, and S_k² = (‖m_{k,k}‖² − σ_e²/n_k)/(σ_c² + σ_d² + σ_s²),
-///   so the class-mean lengths ‖m_{k,k}‖ are reproduced.
-/// The paper's own calibration (σ_d = σ_s = 0) instead takes c_k = the mean of J^μ_k over all N examples
-/// and σ_E² from the residuals J^μ_k − c_k (× N/(N − 1)), σ_c² = mean_k‖c_k‖² − σ_E²/N: again the
-/// energy σ_c² + σ_E² equals the source's mean ‖J^μ_k‖².
-/// Raw estimates may come out negative (a variance below its sampling noise); the `sigma…`
-/// properties clip them at zero and `raw…` keep them.
+/// within-class residual. In the model (σ's in units of 1/√D, per-coordinate variance σ²/D), with
+/// A = σ_c² + σ_d² and B = σ_c² + σ_d² + σ_s²: for distinct classes a ≠ b, E[m_{k,a}·m_{k,b}] = S_k²σ_c²,
+/// E‖m_{k,a}‖² = S_k²A + σ_e²/n_a (a ≠ k), E‖m_{k,k}‖² = S_k²B + σ_e²/n_k, E Σ_{μ∈a}‖e^μ_k‖² = (n_a − 1)σ_e².
+/// `raw` matches these moments on the Gram itself (pooled over k with weights n_a); it is unbiased
+/// under the model.
+///
+/// The calibration has to make the model reproduce the source's gradient energy (mean ‖J^μ_k‖²) and
+/// its mean cosines q^SLSC and q^SL — and a network's gradient norms vary from example to example,
+/// so inner-product moments do not give its cosines (on the trained 784-256-256-10 MLP, raw moments
+/// predict q^SLSC = 0.71 against the measured 0.64). In the model the norms concentrate, so the mean
+/// cosine of two gradients of logit k is: both in class k, B/(B + σ_e²); both in one class a ≠ k,
+/// A/(A + σ_e²); in two classes a ≠ b, both ≠ k, σ_c²/(A + σ_e²) (S_k cancels). The source's mean
+/// cosines over those pairs (`CosineBlocks`, pooled over k) give r_B = B/σ_e², r_A = A/σ_e² and
+/// r_c = σ_c²/σ_e², and the energy E = σ_e²(1 + r_B/C + r_A(C − 1)/C) sets the scale. The model then
+/// has the source's energy and, block by block, its mean cosines, hence its q^SL. The relative
+/// lengths S_k are set so that each logit's own-class cosine is reproduced too: with r_B(k) the odds
+/// of logit k's own-class mean cosine, S_k² = r_B(k)/r_B (r_B their mean), so the model's q^SLSC — the
+/// mean over k of those cosines — is the source's. (Lengths from the raw class means ‖m_{k,k}‖ would
+/// carry the example-to-example spread of a network's gradient norms into S_k and, through the
+/// cosines' curvature in S_k, lower the model's q^SLSC; the raw class-mean lengths stay reported.)
+///
+/// The paper's own calibration (σ_d = σ_s = 0) takes c_k = the mean of J^μ_k over all N examples and
+/// σ_E² from the residuals J^μ_k − c_k (× N/(N − 1)), σ_c² = mean_k‖c_k‖² − σ_E²/N, on the raw Gram:
+/// the energy σ_c² + σ_E² is the source's, as the paper sets it up.
+/// Estimates may come out negative (a variance below its sampling noise); `sigma…` clip at zero.
 public struct ClassConditionalMoments: Sendable {
+    /// The four moment estimates of one Gram (σ² in the Gram's units), and the paper's two.
+    public struct Estimate: Sendable, Equatable {
+        public var sigmaE2: Double
+        public var sigmaC2: Double
+        /// σ_c² + σ_d², from the off-diagonal class means m_{k,a}, a ≠ k.
+        public var offDiagonal: Double
+        /// σ_c² + σ_d² + σ_s², from the diagonal class means m_{k,k}.
+        public var diagonal: Double
+        /// ‖m_{k,k}‖² − σ_e²/n_k for each k.
+        public var diagonalMeans: [Double]
+        /// The paper's calibration: σ_c², σ_E² around the all-example means, and ‖c_k‖² − σ_E²/N for each k.
+        public var paperSigmaC2: Double
+        public var paperSigmaE2: Double
+        public var paperMeans: [Double]
+        /// Mean diagonal of the Gram, mean ‖J^μ_k‖².
+        public var energy: Double
+    }
+
+    /// Mean cosines of pairs μ ≠ ν of gradients of one logit k, pooled over k, by where the two
+    /// examples sit: both in class k (`ownClass`), both in one class a ≠ k (`sameClass`), in two
+    /// different classes, neither k (`crossClass`), one in class k and one not (`mixed`).
+    public struct CosineBlocks: Sendable, Equatable {
+        public var ownClass: Double
+        public var sameClass: Double
+        public var crossClass: Double
+        public var mixed: Double
+    }
+
     public let classes: Int
     /// n_a.
     public let counts: [Int]
@@ -28,39 +66,90 @@ public struct ClassConditionalMoments: Sendable {
     public let meanGram: Matrix
     /// Σ_{μ∈a}‖e^μ_k‖², index k·C + a.
     public let withinEnergy: [Double]
+    /// The moment estimator on the Gram itself, unbiased under the model.
+    public let raw: Estimate
+    public let cosines: CosineBlocks
+    /// r_B(k): the odds of the own-class mean cosine of each logit k (classes with fewer than two
+    /// examples take the pooled value).
+    public let ownClassOdds: [Double]
+
     /// mean over (μ, k) of ‖J^μ_k‖².
-    public let meanSquaredNorm: Double
+    public var meanSquaredNorm: Double { raw.energy }
 
-    /// Raw moment estimates (σ² in units of 1/D).
-    public let rawSigmaE2: Double
-    public let rawSigmaC2: Double
-    /// σ_c² + σ_d², from the off-diagonal class means m_{k,a}, a ≠ k.
-    public let rawOffDiagonal: Double
-    /// σ_c² + σ_d² + σ_s², from the diagonal class means m_{k,k}.
-    public let rawDiagonal: Double
-    /// S_k, the relative lengths of the class-conditional mean parts.
-    public let lengths: [Double]
+    /// Odds q/(1 − q) of a mean cosine, q clipped to [0, 1).
+    static func odds(_ x: Double) -> Double { let q = min(max(x, 0), 1 - 1e-12); return q / (1 - q) }
 
-    /// The paper's calibration: σ_c² and σ_E² around the all-example means c_k, and S_k.
-    public let paperSigmaC2: Double
-    public let paperSigmaE2: Double
-    public let paperLengths: [Double]
+    /// The ratios (r_c, r_A, r_B) to σ_e² from the cosines, and σ_e² from the energy.
+    var ratios: (c: Double, a: Double, b: Double, e2: Double) {
+        let ra = Self.odds(cosines.sameClass)
+        let rb = ownClassOdds.reduce(0, +) / Double(max(ownClassOdds.count, 1))
+        let rc = max(cosines.crossClass, 0) * (1 + ra)
+        let c = Double(classes)
+        return (rc, ra, rb, raw.energy / (1 + rb / c + ra * (c - 1) / c))
+    }
 
-    public var sigmaE: Double { max(rawSigmaE2, 0).squareRoot() }
-    public var sigmaC: Double { max(rawSigmaC2, 0).squareRoot() }
-    public var sigmaD: Double { max(rawOffDiagonal - max(rawSigmaC2, 0), 0).squareRoot() }
-    public var sigmaS: Double { max(rawDiagonal - max(rawOffDiagonal, max(rawSigmaC2, 0)), 0).squareRoot() }
-    public var paperSigmaC: Double { max(paperSigmaC2, 0).squareRoot() }
-    public var paperSigmaE: Double { max(paperSigmaE2, 0).squareRoot() }
+    /// Calibrated σ's (in the units of the Gram's square root, i.e. 1/√D for a D-dimensional source).
+    public var sigmaE: Double { ratios.e2.squareRoot() }
+    public var sigmaC: Double { let r = ratios; return (r.c * r.e2).squareRoot() }
+    public var sigmaD: Double { let r = ratios; return (max(r.a - r.c, 0) * r.e2).squareRoot() }
+    public var sigmaS: Double { let r = ratios; return (max(r.b - max(r.a, r.c), 0) * r.e2).squareRoot() }
+    /// S_k, the relative lengths of the class-conditional mean parts: S_k² = r_B(k)/r_B.
+    public var lengths: [Double] {
+        let mean = ownClassOdds.reduce(0, +) / Double(max(ownClassOdds.count, 1))
+        return ownClassOdds.map { mean > 0 ? ($0 / mean).squareRoot() : 1 }
+    }
+    public var paperSigmaC: Double { max(raw.paperSigmaC2, 0).squareRoot() }
+    public var paperSigmaE: Double { max(raw.paperSigmaE2, 0).squareRoot() }
+    public var paperLengths: [Double] {
+        raw.paperMeans.map { raw.paperSigmaC2 > 0 ? max($0 / raw.paperSigmaC2, 0).squareRoot() : 1 }
+    }
 
     public init(_ source: LogitGradientGram) {
-        let (n, c) = (source.examples, source.classes)
-        let k = source.gram, y = source.labels
+        let (c, y) = (source.classes, source.labels)
         let counts = source.classCounts
+        let (meanGram, within, raw) = ClassConditionalMoments.estimate(source.gram, labels: y, classes: c, counts: counts)
+        (classes, self.counts, self.meanGram, withinEnergy, self.raw) = (c, counts, meanGram, within, raw)
+        let sums = LogitGradientPairSums(gram: source.gram, labels: y, classes: c)
+        cosines = ClassConditionalMoments.cosineBlocks(sums)
+        let pooled = Self.odds(cosines.ownClass)
+        ownClassOdds = (0..<c).map { k in
+            let n = Double(counts[k])
+            guard n >= 2 else { return pooled }
+            return Self.odds((sums.blockSums[k * c + k, k * c + k] - sums.selfSums[k * c + k]) / (n * (n - 1)))
+        }
+    }
+
+    /// The pooled mean cosines from the unit-vector block sums (self-pairs removed).
+    static func cosineBlocks(_ s: LogitGradientPairSums) -> CosineBlocks {
+        let c = s.classes, n = s.classCounts.map(Double.init)
+        var own = (0.0, 0.0), same = (0.0, 0.0), cross = (0.0, 0.0), mixed = (0.0, 0.0)
+        for k in 0..<c {
+            for a in 0..<c {
+                for b in 0..<c {
+                    let sum = s.blockSums[k * c + a, k * c + b]
+                    if a == b {
+                        let pairs = n[a] * (n[a] - 1)
+                        let value = sum - s.selfSums[k * c + a]
+                        if a == k { own.0 += value; own.1 += pairs } else { same.0 += value; same.1 += pairs }
+                    } else if a == k || b == k {
+                        mixed.0 += sum; mixed.1 += n[a] * n[b]
+                    } else {
+                        cross.0 += sum; cross.1 += n[a] * n[b]
+                    }
+                }
+            }
+        }
+        func mean(_ x: (Double, Double)) -> Double { x.1 > 0 ? x.0 / x.1 : 0 }
+        return CosineBlocks(ownClass: mean(own), sameClass: mean(same), crossClass: mean(cross), mixed: mean(mixed))
+    }
+
+    /// The class-mean Gram, within-class energies and moment estimates of one Gram.
+    static func estimate(_ k: Matrix, labels y: [Int], classes c: Int, counts: [Int])
+        -> (meanGram: Matrix, within: [Double], estimate: Estimate) {
+        let n = y.count, size = n * c
         // Block sums Σ_{μ∈a, ν∈b} J^μ_k·J^ν_l at (k·C + a, l·C + b), and the diagonal energies.
         var sums = Matrix(rows: c * c, cols: c * c)
         var diagonal = [Double](repeating: 0, count: c * c)   // Σ_{μ∈a} ‖J^μ_k‖²
-        let size = n * c
         k.storage.withUnsafeBufferPointer { pk in
             sums.storage.withUnsafeMutableBufferPointer { ps in
                 for col in 0..<size {
@@ -77,7 +166,7 @@ public struct ClassConditionalMoments: Sendable {
         let within = (0..<(c * c)).map { i in diagonal[i] - Double(counts[i % c]) * meanGram[i, i] }
         let energy = diagonal.reduce(0, +)
         let dof = Double(counts.reduce(0) { $0 + max($1 - 1, 0) })
-        let sigmaE2 = within.reduce(0, +) / (Double(c) * dof)
+        let sigmaE2 = dof > 0 ? within.reduce(0, +) / (Double(c) * dof) : 0
 
         var crossSum = 0.0, crossWeight = 0.0, offSum = 0.0, offWeight = 0.0, diagSum = 0.0, diagWeight = 0.0
         var diagonalMeans = [Double](repeating: 0, count: c)
@@ -94,11 +183,8 @@ public struct ClassConditionalMoments: Sendable {
                 }
             }
         }
-        let diagonalMoment = diagSum / diagWeight
-        lengths = diagonalMeans.map { diagonalMoment > 0 ? max($0 / diagonalMoment, 0).squareRoot() : 1 }
-
-        // The paper's calibration around the all-example means.
-        var allMeans = [Double](repeating: 0, count: c)    // ‖c_k‖², c_k = (1/N)Σ_μ J^μ_k
+        // The paper's calibration around the all-example means c_k = (1/N)Σ_μ J^μ_k.
+        var allMeans = [Double](repeating: 0, count: c)
         for l in 0..<c {
             var s = 0.0
             for a in 0..<c { for b in 0..<c { s += sums[l * c + a, l * c + b] } }
@@ -106,21 +192,12 @@ public struct ClassConditionalMoments: Sendable {
         }
         let residual = (energy - Double(n) * allMeans.reduce(0, +)) / Double(size)
         let paperE2 = residual * Double(n) / Double(n - 1)
-        let corrected = allMeans.map { $0 - paperE2 / Double(n) }
-        let paperC2 = corrected.reduce(0, +) / Double(c)
-        paperLengths = corrected.map { paperC2 > 0 ? max($0 / paperC2, 0).squareRoot() : 1 }
-
-        classes = c
-        self.counts = counts
-        self.meanGram = meanGram
-        withinEnergy = within
-        meanSquaredNorm = energy / Double(size)
-        rawSigmaE2 = sigmaE2
-        rawSigmaC2 = crossWeight > 0 ? crossSum / crossWeight : 0
-        rawOffDiagonal = offSum / offWeight
-        rawDiagonal = diagonalMoment
-        paperSigmaC2 = paperC2
-        paperSigmaE2 = paperE2
+        let paperMeans = allMeans.map { $0 - paperE2 / Double(n) }
+        let estimate = Estimate(sigmaE2: sigmaE2, sigmaC2: crossWeight > 0 ? crossSum / crossWeight : 0,
+                                offDiagonal: offWeight > 0 ? offSum / offWeight : 0, diagonal: diagWeight > 0 ? diagSum / diagWeight : 0,
+                                diagonalMeans: diagonalMeans, paperSigmaC2: paperMeans.reduce(0, +) / Double(c), paperSigmaE2: paperE2,
+                                paperMeans: paperMeans, energy: energy / Double(size))
+        return (meanGram, within, estimate)
     }
 
     /// Gram of the within-class residuals e^μ_k = J^μ_k − m_{k,y_μ}, (N·C)×(N·C), index μ·C + k:
@@ -136,7 +213,13 @@ public struct ClassConditionalMoments: Sendable {
             let inverse = 1 / Double(counts[y[col / c]])
             for row in 0..<size { r[row, target] += k[row, col] * inverse }
         }
-        let means = ClassConditionalMoments(source).meanGram
+        // M[(k,a),(l,b)] = m_{k,a}·m_{l,b} = Σ_{μ∈a} r[μk, (l,b)] / n_a.
+        var means = Matrix(rows: c * c, cols: c * c)
+        for row in 0..<size {
+            let target = (row % c) * c + y[row / c]
+            let inverse = 1 / Double(counts[y[row / c]])
+            for col in 0..<(c * c) { means[target, col] += r[row, col] * inverse }
+        }
         return Matrix(rows: size, cols: size) { i, j in
             let (ki, kj) = ((i % c) * c + y[i / c], (j % c) * c + y[j / c])
             return k[i, j] - r[i, kj] - r[j, ki] + means[ki, kj]

@@ -39,9 +39,11 @@ public struct LogitGradientGram: Sendable {
     /// Checks the shapes and values and computes the probabilities. Throws a one-line
     /// `SourceError` for a Gram that is not (N·C)×(N·C), not symmetric or not finite, logits that
     /// are not finite, labels outside 0…C−1, or a class with fewer than two examples (the
-    /// within-class statistics need two).
-    public init(gram: Matrix, logits: [Double], labels: [Int], classes: Int, parameters: Int? = nil) throws {
-        try LogitGradientGram.validate(gram: gram, logits: logits, labels: labels, classes: classes, parameters: parameters)
+    /// within-class statistics need two). A source that may leave a class thin by chance (the
+    /// random model at small N) passes `minimumPerClass: 0`; the statistics then skip such classes.
+    public init(gram: Matrix, logits: [Double], labels: [Int], classes: Int, parameters: Int? = nil, minimumPerClass: Int = 2) throws {
+        try LogitGradientGram.validate(gram: gram, logits: logits, labels: labels, classes: classes, parameters: parameters,
+                                       minimumPerClass: minimumPerClass)
         self.gram = gram
         self.logits = logits
         self.probabilities = softmaxRows(logits, classes: classes)
@@ -54,7 +56,7 @@ public struct LogitGradientGram: Sendable {
     /// float64 is symmetric to round-off, one written in float32 to about 1e-7.
     public static let symmetryTolerance = 1e-6
 
-    static func validate(gram k: Matrix, logits: [Double], labels: [Int], classes c: Int, parameters: Int?) throws {
+    static func validate(gram k: Matrix, logits: [Double], labels: [Int], classes c: Int, parameters: Int?, minimumPerClass: Int) throws {
         func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw SourceError.invalid(message()) }
         }
@@ -72,8 +74,8 @@ public struct LogitGradientGram: Sendable {
         }
         var counts = [Int](repeating: 0, count: c)
         for y in labels { counts[y] += 1 }
-        if let thin = counts.firstIndex(where: { $0 < 2 }) {
-            throw SourceError.invalid("class \(thin) has \(counts[thin]) example\(counts[thin] == 1 ? "" : "s"); every class needs at least 2 for the within-class statistics")
+        if let thin = counts.firstIndex(where: { $0 < minimumPerClass }) {
+            throw SourceError.invalid("class \(thin) has \(counts[thin]) example\(counts[thin] == 1 ? "" : "s"); every class needs at least \(minimumPerClass) for the within-class statistics")
         }
         try check(logits.allSatisfy(\.isFinite), "the logits contain non-finite numbers")
         var largest = 0.0, asymmetry = 0.0, finite = true, negativeDiagonal = false
@@ -132,4 +134,17 @@ public func logitScale(_ z: [Double], classes c: Int) -> Double {
         total += row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(c - 1)
     }
     return (total / Double(n)).squareRoot()
+}
+
+extension LogitGradientGram {
+    /// Mean cross-entropy −log p^μ_{y_μ} over the examples, from the logits (log-sum-exp, stable).
+    public var crossEntropy: Double {
+        var total = 0.0
+        for mu in 0..<examples {
+            let row = logits[(mu * classes)..<((mu + 1) * classes)]
+            let m = row.max()!
+            total += m + log(row.reduce(0) { $0 + exp($1 - m) }) - logits[mu * classes + labels[mu]]
+        }
+        return total / Double(examples)
+    }
 }

@@ -74,7 +74,7 @@ final class ClassStructureTests: XCTestCase {
     func testDecompositionSumsBackToGAndMatchesDenseTerms() throws {
         let labels = [0, 1, 2, 0, 1, 2, 0, 0, 1, 2, 0, 1]   // unbalanced: 5, 4, 3
         let e = explicitSource(labels: labels, classes: 3, dimension: 60, seed: 7)
-        let s = try ClassStructure(e.source, reported: 6)
+        let s = try ClassStructure(e.source)
         let t = denseTerms(e)
         let scale = t.g.maxAbs
         XCTAssertLessThan((t.classLevel + t.cross + t.same + t.within).maxAbsDifference(t.g), 1e-12 * scale, "terms sum to G")
@@ -86,20 +86,40 @@ final class ClassStructureTests: XCTestCase {
             XCTAssertEqual(summed[i], dense.values[i], accuracy: 1e-10 * top, "sum λ\(i)")
         }
         XCTAssertEqual(s.trace, t.g.trace, accuracy: 1e-12 * t.g.trace)
-        for (name, mine, term) in [("class", s.classTop, t.classLevel), ("cross", s.crossTop, t.cross),
-                                   ("same", s.sameClassTop, t.same), ("within", s.withinTop, t.within)] {
+        for (name, mine, term) in [("class", s.classSpectrum, t.classLevel), ("cross", s.crossSpectrum, t.cross),
+                                   ("same", s.sameClassSpectrum, t.same), ("within", s.withinSpectrum, t.within)] {
             let reference = try Eigen.symmetric(term, vectors: false).values
-            for i in 0..<mine.count {
+            for i in 0..<min(mine.count, 30) {
                 XCTAssertEqual(mine[i], reference[i], accuracy: 1e-10 * top, "\(name) λ\(i)")
             }
         }
-        XCTAssertEqual(s.classTop.filter { $0 > 1e-10 * top }.count, 3, "class level has rank C")
-        XCTAssertEqual(s.crossTop.filter { $0 > 1e-10 * top }.count, 3, "cross level has rank C(C − 2)")
+        XCTAssertEqual(s.classSpectrum.filter { $0 > 1e-10 * top }.count, 3, "class level has rank C")
+        XCTAssertEqual(s.crossSpectrum.filter { $0 > 1e-10 * top }.count, 3, "cross level has rank C(C − 2)")
         XCTAssertEqual(s.traces.classLevel, t.classLevel.trace, accuracy: 1e-12 * t.g.trace)
         XCTAssertEqual(s.traces.cross, t.cross.trace, accuracy: 1e-12 * t.g.trace)
         XCTAssertEqual(s.traces.sameClass, t.same.trace, accuracy: 1e-12 * t.g.trace)
         XCTAssertEqual(s.traces.within, t.within.trace, accuracy: 1e-12 * t.g.trace)
-        XCTAssertEqual(s.outliers.bulkEdge, s.withinTop[0])
+        // The bulk: the G-term of the within-class Jacobian residuals e^μ_k = J^μ_k − m_{k,y_μ}.
+        let (n, c, d) = (e.examples, 3, 60)
+        var residuals = e.jacobian
+        for k in 0..<c { for a in 0..<c {
+            let members = (0..<n).filter { labels[$0] == a }
+            for i in 0..<d {
+                let mean = members.reduce(0.0) { $0 + e.jacobian[i, $1 * c + k] } / Double(members.count)
+                for mu in members { residuals[i, mu * c + k] -= mean }
+            }
+        } }
+        var bulk = Matrix(rows: d, cols: d)
+        let probabilities = e.probabilities
+        for mu in 0..<n {
+            var block = Matrix(rows: d, cols: c)
+            for k in 0..<c { for i in 0..<d { block[i, k] = residuals[i, mu * c + k] } }
+            let f = softmaxHessianFactor(probabilities[(mu * c)..<((mu + 1) * c)])
+            BLAS.accumulateGram(BLAS.multiply(block, f), transpose: false, alpha: 1 / Double(n), into: &bulk)
+        }
+        let bulkReference = try Eigen.symmetric(bulk, vectors: false).values
+        for i in 0..<10 { XCTAssertEqual(s.bulkSpectrum[i], bulkReference[i], accuracy: 1e-10 * top, "bulk λ\(i)") }
+        XCTAssertEqual(s.outliers.bulkEdge, s.bulkSpectrum[0])
         // Level shares u_iᵀ G_level u_i / λ_i from the dense eigenvectors.
         let u = dense.vectors!
         for i in 0..<6 {
@@ -155,7 +175,8 @@ final class ClassStructureTests: XCTestCase {
             XCTAssertEqual(m.withinEnergy[k * c + a], energy, accuracy: 1e-12 * residualGram.maxAbs)
         } }
         // The paper's calibration keeps the energy: σ_c² + σ_E² = mean ‖J‖².
-        XCTAssertEqual(m.paperSigmaC2 + m.paperSigmaE2, m.meanSquaredNorm, accuracy: 1e-12 * m.meanSquaredNorm)
+        XCTAssertEqual(m.raw.paperSigmaC2 + m.raw.paperSigmaE2, m.meanSquaredNorm, accuracy: 1e-12 * m.meanSquaredNorm)
+        XCTAssertEqual(m.paperSigmaC * m.paperSigmaC + m.paperSigmaE * m.paperSigmaE, m.meanSquaredNorm, accuracy: 1e-12 * m.meanSquaredNorm)
     }
 
     /// The estimators are unbiased under the class-conditional model: over 40 independent draws
@@ -178,7 +199,7 @@ final class ClassStructureTests: XCTestCase {
             } } }
             let source = try LogitGradientGram(gram: BLAS.gram(j), logits: [Double](repeating: 0, count: n * c), labels: labels, classes: c)
             let m = ClassConditionalMoments(source)
-            estimates.append([m.rawSigmaE2, m.rawSigmaC2, m.rawOffDiagonal, m.rawDiagonal])
+            estimates.append([m.raw.sigmaE2, m.raw.sigmaC2, m.raw.offDiagonal, m.raw.diagonal])
         }
         let expected = [truth.e * truth.e, truth.c * truth.c, truth.c * truth.c + truth.d * truth.d,
                         truth.c * truth.c + truth.d * truth.d + truth.s * truth.s]
