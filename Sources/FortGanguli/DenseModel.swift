@@ -38,10 +38,10 @@ public struct DenseModel: Sendable {
                     labelStream: RandomStream(seed: config.seed, stream: Stream.labels.rawValue))
     }
 
-    /// The D×d Gaussian whose QR gives the random hyperplane.
+    /// The D×(R·d) Gaussian whose blocks of d columns give the R random hyperplanes (by QR).
     public func hyperplaneGaussian() -> Matrix {
         RandomStream(seed: configuration.seed, stream: Stream.hyperplane.rawValue)
-            .gaussianMatrix(rows: configuration.dimension, cols: configuration.hyperplaneDimension)
+            .gaussianMatrix(rows: configuration.dimension, cols: configuration.hyperplaneColumns)
     }
 
     /// Bytes the dense path needs: five D×D matrices (H, noise term, eigenvectors, LAPACK copies)

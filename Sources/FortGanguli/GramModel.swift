@@ -22,7 +22,7 @@ public enum EngineMode: String, Codable, Sendable, CaseIterable {
 public struct GramModel {
     public let configuration: ModelConfiguration
     public let logits: LogitSample
-    /// Gram of the scaled generators followed by d unscaled hyperplane Gaussians, (m+d)×(m+d).
+    /// Gram of the scaled generators followed by the R·d unscaled hyperplane Gaussians (R blocks of d), (m+R·d)×(m+R·d).
     public let gram: Matrix
     /// How W was obtained.
     public let sampledByBartlett: Bool
@@ -34,7 +34,7 @@ public struct GramModel {
 
     /// Bytes Gram mode needs: about six m×m matrices (W, W·F, K, eigenvectors, LAPACK copies, noise term).
     public static func bytesNeeded(_ c: ModelConfiguration) -> Double {
-        let m = Double(c.classes) * Double(c.examples) + Double(c.signalGenerators) + Double(c.hyperplaneDimension)
+        let m = Double(c.classes) * Double(c.examples) + Double(c.signalGenerators) + Double(c.hyperplaneColumns)
         let explicit = Double(c.dimension) < m ? 8 * 4 * Double(c.dimension) * m : 0
         return 8 * 6 * m * m + explicit
     }
@@ -57,7 +57,7 @@ public struct GramModel {
     public init(_ config: ModelConfiguration, logits given: LogitSample? = nil) throws {
         try config.validate()
         try GramModel.checkMemory(config)
-        let m = config.generators, d = config.hyperplaneDimension
+        let m = config.generators, d = config.hyperplaneColumns
         if GramModel.usesBartlett(config) {
             var w = try Wishart.bartlett(order: m + d, degreesOfFreedom: Double(config.dimension), stream: GramModel.wishartStream(config))
             let scale = GramModel.generatorScales(config)
@@ -72,7 +72,7 @@ public struct GramModel {
 
     /// Whether Gram mode samples W by Bartlett (D ≥ m + d) rather than from explicit vectors.
     static func usesBartlett(_ config: ModelConfiguration) -> Bool {
-        Double(config.dimension) >= Double(config.generators + config.hyperplaneDimension)
+        Double(config.dimension) >= Double(config.generators + config.hyperplaneColumns)
     }
 
     static func wishartStream(_ config: ModelConfiguration) -> RandomStream {
@@ -94,7 +94,7 @@ public struct GramModel {
 
     /// The scale of each generator (`GeneratorLayout.scales`), then 1 for the hyperplane columns.
     static func generatorScales(_ c: ModelConfiguration) -> [Double] {
-        GeneratorLayout.scales(c, layout: GeneratorLayout(c)) + [Double](repeating: 1, count: c.hyperplaneDimension)
+        GeneratorLayout.scales(c, layout: GeneratorLayout(c)) + [Double](repeating: 1, count: c.hyperplaneColumns)
     }
 
     /// F for the configured Hessian, rows in `GeneratorLayout` blocks; how many of its leading

@@ -39,6 +39,12 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     public var classLengths: [Double]? = nil
     /// Dimension d of the random hyperplane for the projected Trace/‖H‖ (the paper used 10).
     public var hyperplaneDimension = 10
+    /// Independent random hyperplanes R; the reported hyperplane Trace/‖H‖ is their mean. R = 1
+    /// draws exactly what earlier versions drew; more hyperplanes append R·d Gaussian columns.
+    public var hyperplanes = 1
+
+    /// The Gaussian columns all hyperplanes take, R·d.
+    public var hyperplaneColumns: Int { hyperplaneDimension * hyperplanes }
     /// k of "gradient power in the top k eigenvectors"; nil means C.
     public var topK: Int? = nil
     public var seed: UInt64 = 0
@@ -149,6 +155,7 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         }
         try check(hyperplaneDimension >= 1 && hyperplaneDimension <= dimension,
                   "--hyperplane-dimension is \(hyperplaneDimension); it must lie in [1, D = \(dimension)]")
+        try check(hyperplanes >= 1 && hyperplanes <= 10_000, "--hyperplanes is \(hyperplanes); give 1 to 10000")
         try check(gradientPowerK >= 1, "--top-k is \(gradientPowerK); it must be at least 1")
         let (n, c) = (examples, classes)
         try check(n.multipliedReportingOverflow(by: c).overflow == false && n * c < Int(Int32.max),

@@ -19,11 +19,18 @@ public struct ModelMeasurement: Sendable {
     /// Fraction of ‖g‖² in the top k eigenvectors (k = C unless set).
     public var gradientPowerTopK: Double
     public var traceOverNorm: TraceOverNorm
-    /// Trace/‖·‖ of the Hessian restricted to a random d-dimensional hyperplane, QᵀHQ.
-    public var hyperplaneTraceOverNorm: Double
+    /// Trace/‖·‖ of the Hessian restricted to R random d-dimensional hyperplanes, QᵀHQ (each draw, mean, standard error).
+    public var hyperplane: HyperplaneEstimate
+    /// The mean of `hyperplane` (the single draw when R = 1).
+    public var hyperplaneTraceOverNorm: Double { hyperplane.mean }
     /// Gram of the sampled mean-part generators (c, then d, then s, as present): hand it to
     /// `ModelTheory(_:signalGram:)` to predict the outliers of this very sample without redrawing it.
     public var signalGram: Matrix
+    /// The statistics of the model's own (K, p, y) — Papyan's class decomposition of its G-term,
+    /// the q's, the moments — by the code that measures networks; computed for eq. 10 always (its
+    /// Hessian is that G-term, and its outliers are counted by that decomposition's rule) and for
+    /// eq. 16 when asked for.
+    public var gram: GramStatistics?
     public var seconds: Double
 }
 
@@ -38,37 +45,51 @@ public enum ModelSimulation {
 
     /// Samples the model at `config` and measures it with the engine `config.mode` selects.
     /// With `logits`, the model keeps those probabilities and labels (the semi-empirical model).
-    public static func run(_ config: ModelConfiguration, logits: LogitSample? = nil) throws -> ModelMeasurement {
+    /// With `gramStatistics`, the statistics of the model's own Gram are computed for eq. 16 too.
+    ///
+    /// The bulk edge and outliers: for eq. 10 the Hessian is the G-term of the model's Gram, so they
+    /// come from Papyan's decomposition of it (`ClassStructure`: edge λ₁(G_within)), the rule every
+    /// source — network, imported Gram — is counted by. For eq. 16 the bulk is its noise term
+    /// (1/N)Σ e^μᵀP^μe^μ, which is the within-class part by construction (eq. 16 drops the cross
+    /// terms), with the same margin rule (`OutlierCount`).
+    public static func run(_ config: ModelConfiguration, logits: LogitSample? = nil, gramStatistics: Bool = false) throws -> ModelMeasurement {
         let start = DispatchTime.now().uptimeNanoseconds
         try config.validate()
         var result: ModelMeasurement
         switch config.resolvedMode {
-        case .gram: result = try measure(GramModel(config, logits: logits))
-        default: result = try measure(DenseModel(config, logits: logits))
+        case .gram: result = try measure(GramModel(config, logits: logits), gramStatistics: gramStatistics)
+        default: result = try measure(DenseModel(config, logits: logits), gramStatistics: gramStatistics)
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return result
     }
 
     /// Statistics of a dense model: D×D Hessian and noise term, full eigen-decomposition.
-    public static func measure(_ model: DenseModel) throws -> ModelMeasurement {
+    public static func measure(_ model: DenseModel, gramStatistics: Bool = false) throws -> ModelMeasurement {
         let config = model.configuration
         let c = config.classes
-        let noise = model.noiseHessian()
-        let h = try model.hessian(noise: config.hessian == .paper ? noise : nil)
+        let paper = config.hessian == .paper
+        let noise = paper ? model.noiseHessian() : Matrix(rows: 0, cols: 0)
+        let h = try model.hessian(noise: paper ? noise : nil)
         let g = model.gradient()
         // All eigenvalues and every eigenvector's overlap with g from one reduction (no eigenvector
         // matrix); the noise term's top eigenvalues at the same time on the other core.
         let count = max(c, 2)
         let (spectrum, noiseTop) = try concurrently(
             { try Eigen.projections(h, onto: Matrix(rows: h.rows, cols: 1, storage: g)) },
-            { try Eigen.symmetric(noise, vectors: false, largest: count).values })
-        let q = try Orthonormal.columns(model.hyperplaneGaussian())
-        let projected = BLAS.multiply(q, transposeA: true, BLAS.multiply(h, q))
+            { paper ? try Eigen.symmetric(noise, vectors: false, largest: count).values : [] })
+        let gaussian = model.hyperplaneGaussian(), d = config.hyperplaneDimension
+        let projected = try (0..<config.hyperplanes).map { r -> Matrix in
+            var block = Matrix(rows: gaussian.rows, cols: d)
+            block.storage.replaceSubrange(0..<(gaussian.rows * d), with: gaussian.storage[(r * d * gaussian.rows)..<((r + 1) * d * gaussian.rows)])
+            let q = try Orthonormal.columns(block)
+            return BLAS.multiply(q, transposeA: true, BLAS.multiply(h, q))
+        }
         return try assemble(config, mode: .dense, logits: model.logits,
                             clustering: LogitGradientPairSums(jacobianColumns: model.jacobian, labels: model.logits.labels, classes: c),
                             eigenvalues: spectrum.values, projections: spectrum.projections.storage, gradientNormSquared: BLAS.dot(g, g),
-                            noiseTop: noiseTop, trace: h.trace, hyperplane: projected, signalGram: model.signalGram)
+                            noiseTop: noiseTop, trace: h.trace, hyperplanes: projected, signalGram: model.signalGram,
+                            logitGradientGram: gramStatistics || !paper ? model.logitGradientGram() : nil)
     }
 
     /// Statistics of a model in Gram space: K = Fᵀ·W·F (m'×m'), one tridiagonal reduction.
@@ -77,10 +98,11 @@ public enum ModelSimulation {
     /// eigenvalues: for eq. 16 it is the trailing principal block of K behind the L signal columns,
     /// so they follow from K's spectrum and the leading L components of its eigenvectors by
     /// bisection, when that is cheaper than reducing the noise operator itself (`noiseTopByBisection`);
-    /// otherwise (always for eq. 10) a range-selected solver on the noise operator finds them.
-    public static func measure(_ model: GramModel) throws -> ModelMeasurement {
+    /// otherwise a range-selected solver on the noise operator finds them. Eq. 10 needs neither: its
+    /// bulk is the within-class term of its Gram's class decomposition (see `run`).
+    public static func measure(_ model: GramModel, gramStatistics: Bool = false) throws -> ModelMeasurement {
         let config = model.configuration
-        let (c, d) = (config.classes, config.hyperplaneDimension)
+        let (c, d, planes) = (config.classes, config.hyperplaneDimension, config.hyperplanes)
         let m = model.generators
         let w = model.gram
         let (f, signalColumns, signalRank) = try model.mixing()
@@ -89,7 +111,7 @@ public enum ModelSimulation {
         let tt = f.leftMultiplied(by: w).transposed
         let k = f.leftMultiplied(by: tt)
         let v = model.gradientCoefficients
-        let t = BLAS.multiply(tt, v + [Double](repeating: 0, count: d))
+        let t = BLAS.multiply(tt, v + [Double](repeating: 0, count: d * planes))
         let bisection = noiseTopByBisection(order: f.cols, leading: signalColumns, noiseOrder: f.cols - signalColumns,
                                             count: count, groupWidth: f.colBlockSize)
         // Probe vectors: t, then (bisection) the unit vectors of K's leading signal columns.
@@ -103,6 +125,8 @@ public enum ModelSimulation {
             var leading = Matrix(rows: f.cols, cols: leadingWidth)
             for j in 0..<leadingWidth { for i in 0..<f.cols { leading[i, j] = spectrum.projections[i, 1 + j] } }
             noiseTop = try Eigen.trailingBlockLargest(values: spectrum.values, leading: leading, count: count)
+        } else if config.hessian == .full {
+            noiseTop = []   // eq. 10 counts outliers by the class decomposition of its Gram
         } else {
             let fe = try model.noiseMixing()
             let ke = fe.leftMultiplied(by: fe.leftMultiplied(by: w).transposed)
@@ -118,18 +142,22 @@ public enum ModelSimulation {
             let lambda = spectrum.values[i]
             return lambda > floor ? spectrum.projections[i, 0] / lambda.squareRoot() : 0
         }
-        let wv = BLAS.multiply(w, v + [Double](repeating: 0, count: d))
-        // Hyperplane Q = G·R⁻¹ with GᵀG = RᵀR: QᵀHQ = R⁻ᵀ(Fᵀ·W_YG)ᵀ(Fᵀ·W_YG)R⁻¹.
-        var z = Matrix(rows: f.cols, cols: d)
-        for j in 0..<d { for i in 0..<f.cols { z[i, j] = tt[i, m + j] } }
-        var wgg = Matrix(rows: d, cols: d)
-        for j in 0..<d { for i in 0..<d { wgg[i, j] = w[m + i, m + j] } }
-        let zr = Triangular.solveRight(z, upper: try Triangular.cholesky(wgg))
+        let wv = BLAS.multiply(w, v + [Double](repeating: 0, count: d * planes))
+        // Hyperplane r: Q = G_r·R⁻¹ with G_rᵀG_r = RᵀR, so QᵀHQ = R⁻ᵀ(Fᵀ·W_{Y G_r})ᵀ(Fᵀ·W_{Y G_r})R⁻¹.
+        let projected = try (0..<planes).map { r -> Matrix in
+            let first = m + r * d
+            var z = Matrix(rows: f.cols, cols: d)
+            for j in 0..<d { for i in 0..<f.cols { z[i, j] = tt[i, first + j] } }
+            var wgg = Matrix(rows: d, cols: d)
+            for j in 0..<d { for i in 0..<d { wgg[i, j] = w[first + i, first + j] } }
+            return BLAS.gram(Triangular.solveRight(z, upper: try Triangular.cholesky(wgg)))
+        }
         return try assemble(config, mode: .gram, logits: model.logits,
                             clustering: LogitGradientPairSums(gram: model.jacobianGram, labels: model.logits.labels, classes: c),
                             eigenvalues: Array(spectrum.values.prefix(rank)), projections: projections,
                             gradientNormSquared: BLAS.dot(v, Array(wv.prefix(m))), noiseTop: noiseTop, trace: k.trace,
-                            hyperplane: BLAS.gram(zr), signalGram: model.signalGram)
+                            hyperplanes: projected, signalGram: model.signalGram,
+                            logitGradientGram: gramStatistics || config.hessian == .full ? model.logitGradientGram() : nil)
     }
 
     /// Whether the noise term's top `count` eigenvalues are cheaper by bisection on the trailing block
@@ -153,9 +181,13 @@ public enum ModelSimulation {
     /// The engine-independent part: every statistic from spectra, projections and the hyperplane block.
     static func assemble(_ config: ModelConfiguration, mode: EngineMode, logits: LogitSample, clustering: LogitGradientPairSums,
                          eigenvalues: [Double], projections: [Double], gradientNormSquared: Double,
-                         noiseTop: [Double], trace: Double, hyperplane: Matrix, signalGram: Matrix) throws -> ModelMeasurement {
+                         noiseTop: [Double], trace: Double, hyperplanes: [Matrix], signalGram: Matrix,
+                         logitGradientGram: Matrix?) throws -> ModelMeasurement {
         let cos2 = gradientCosineSquared(projections: projections, gradientNormSquared: gradientNormSquared)
-        let hyperplaneValues = try Eigen.symmetric(hyperplane, vectors: false).values
+        let gram = try logitGradientGram.map {
+            try GramStatistics(LogitGradientGram(gram: $0, logits: logits.logits, labels: logits.labels, classes: config.classes,
+                                                 parameters: config.dimension, minimumPerClass: 0))
+        }
         return ModelMeasurement(
             configuration: config, mode: mode,
             probabilities: ProbabilityStatistics(probabilities: logits.probabilities, classes: config.classes),
@@ -163,11 +195,14 @@ public enum ModelSimulation {
             eigenvalues: eigenvalues,
             zeroEigenvalues: config.dimension - eigenvalues.count,
             gradientCosineSquared: cos2,
-            outliers: OutlierCount(eigenvalues: eigenvalues, noiseTopEigenvalues: noiseTop, spikeRank: config.classes),
+            outliers: config.hessian == .full ? gram!.structure.outliers
+                : OutlierCount(eigenvalues: eigenvalues, noiseTopEigenvalues: noiseTop, spikeRank: config.classes),
             gradientPowerTopK: gradientPower(cosineSquared: cos2, top: config.gradientPowerK),
             traceOverNorm: TraceOverNorm(trace: trace, spectralNorm: eigenvalues.map(abs).max() ?? 0),
-            hyperplaneTraceOverNorm: TraceOverNorm(eigenvalues: hyperplaneValues).ratio,
+            hyperplane: HyperplaneEstimate(dimension: config.hyperplaneDimension, draws: try hyperplanes.map {
+                TraceOverNorm(eigenvalues: try Eigen.symmetric($0, vectors: false).values).ratio }),
             signalGram: signalGram,
+            gram: gram,
             seconds: 0)
     }
 }

@@ -23,8 +23,14 @@ public struct ModelTheory: Sendable {
     /// Predicted outlier positions, descending (one per θ above the BBP threshold).
     public let outlierPositions: [Double]
 
-    /// The predicted number of outliers.
+    /// The predicted number of outliers: spikes above the BBP threshold (the N, D → ∞ count).
     public var outliers: Int { outlierPositions.count }
+
+    /// The predicted outliers counted by the rule a simulation is counted by (`OutlierCount`):
+    /// positions above the edge by more than `margin`, the finite-size margin of the sampled noise
+    /// term (λ₁ − λ_C). A spike predicted just above λ₊ sits inside the edge's fluctuation at
+    /// finite D and is not counted by either.
+    public func outliers(margin: Double) -> Int { outlierPositions.filter { $0 > bulk.edge + margin }.count }
 
     /// The theory at `config` (eq. 16 only: throws for `.full`).
     /// - Parameters:
@@ -114,7 +120,7 @@ public struct ModelTheory: Sendable {
     public static func sampledSignalGram(_ config: ModelConfiguration) throws -> Matrix {
         try config.validate()
         if config.resolvedMode == .gram && GramModel.usesBartlett(config) {
-            let n = config.generators + config.hyperplaneDimension
+            let n = config.generators + config.hyperplaneColumns
             let rows = GeneratorLayout(config).signalRows
             let u = try bartlettFactorRows(order: n, degreesOfFreedom: Double(config.dimension),
                                            stream: GramModel.wishartStream(config), rows: rows)
