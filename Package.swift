@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Landscape", targets: ["Landscape"]),
         .library(name: "RealNets", targets: ["RealNets"]),
         .library(name: "Linalg", targets: ["Linalg"]),
+        .library(name: "Comparison", targets: ["Comparison"]),
         .library(name: "Reports", targets: ["Reports"]),
     ],
     dependencies: [
@@ -24,12 +25,14 @@ let package = Package(
         // zlib for gzip-compressed data files.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "RealNets", dependencies: ["Linalg", "Landscape", "CZlib"]),
+        // Model against source: calibration of the random models on any (K, p, y), verdicts by the models' spread.
+        .target(name: "Comparison", dependencies: ["Linalg", "Landscape", "FortGanguli"]),
         // File formats (JSON, .npy, the --gram folder) and the reports every command writes.
-        .target(name: "Reports", dependencies: ["Linalg", "Landscape", "FortGanguli", "RealNets"]),
+        .target(name: "Reports", dependencies: ["Linalg", "Landscape", "FortGanguli", "RealNets", "Comparison"]),
         .executableTarget(
             name: "fortganguli",
             dependencies: [
-                "FortGanguli", "Landscape", "Linalg", "RealNets", "Reports",
+                "FortGanguli", "Landscape", "Linalg", "RealNets", "Reports", "Comparison",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
@@ -38,5 +41,6 @@ let package = Package(
         .testTarget(name: "FortGanguliCLITests", dependencies: ["fortganguli"]),
         .testTarget(name: "RealNetsTests", dependencies: ["RealNets", "Landscape", "Linalg"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Landscape", "Linalg"]),
+        .testTarget(name: "ComparisonTests", dependencies: ["Comparison", "FortGanguli", "Landscape", "Linalg"]),
     ]
 )
