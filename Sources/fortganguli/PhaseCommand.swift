@@ -31,8 +31,8 @@ struct PhaseCommand: ParsableCommand {
 /// Runs a phase grid into a resumable table. Shared by `phase` and `reproduce`.
 enum PhaseRunner {
     static let header = ["sigma_z_point", "snr_point", "seed", "sigma_z", "snr", "sigma_c", "outliers", "top_eigenvalue",
-                         "bulk_edge", "top_gap_relative", "gradient_power_top_k", "theory_outliers", "theory_bulk_edge",
-                         "theory_top_outlier", "theory_bbp_threshold", "top_spike"]
+                         "bulk_edge", "outlier_margin", "top_gap_relative", "gradient_power_top_k", "theory_outliers", "theory_outliers_bbp",
+                         "theory_bulk_edge", "theory_top_outlier", "theory_bbp_threshold", "top_spike"]
 
     static func run(_ grid: PhaseGrid, folder output: String) throws {
         try grid.validate()
@@ -54,16 +54,19 @@ enum PhaseRunner {
         for (i, j, k) in pending {
             let c = grid.configuration(sigmaZPoint: i, snrPoint: j, seed: k)
             let m = try ModelSimulation.run(c)
-            let theory = try? ModelTheory(c)
+            // The theory of this very sample (its signal Gram), its outliers counted by the
+            // simulation's rule: above the edge by the sampled margin. Eq. 10 has no theory (nan).
+            let theory = c.hessian == .paper ? try? ModelTheory(c, signalGram: m.signalGram) : nil
             let top = m.eigenvalues.first ?? .nan
             try table.append([String(i), String(j), String(c.seed), formatNumber(c.sigmaZ), formatNumber(grid.snrGrid[j]),
                               formatNumber(c.sigmaC), String(m.outliers.outliers), formatNumber(top),
-                              formatNumber(m.outliers.bulkEdge), formatNumber((top - m.outliers.bulkEdge) / m.outliers.bulkEdge),
-                              formatNumber(m.gradientPowerTopK), theory.map { String($0.outliers) } ?? "nan",
+                              formatNumber(m.outliers.bulkEdge), formatNumber(m.outliers.margin),
+                              formatNumber((top - m.outliers.bulkEdge) / m.outliers.bulkEdge), formatNumber(m.gradientPowerTopK),
+                              theory.map { String($0.outliers(margin: m.outliers.margin)) } ?? "nan", theory.map { String($0.outliers) } ?? "nan",
                               formatNumber(theory?.bulk.edge ?? .nan), formatNumber(theory?.outlierPositions.first ?? .nan),
                               formatNumber(theory?.bulk.bbpThreshold ?? .nan), formatNumber(theory?.spikes.first ?? .nan)])
             progress.step(String(format: "σ_z = %.3g, SNR = %.3g: %d outliers (theory %@)", c.sigmaZ, grid.snrGrid[j],
-                                 m.outliers.outliers, theory.map { String($0.outliers) } ?? "–"))
+                                 m.outliers.outliers, theory.map { String($0.outliers(margin: m.outliers.margin)) } ?? "–"))
         }
         progress.finish()
         print("phase: \(total) rows in \(table.url.path)")

@@ -84,7 +84,7 @@ struct ReproduceCommand: ParsableCommand {
                 let folder = try OutputFolder(path.path)
                 defer { folder.abandon() }
                 let m = try ModelSimulation.run(c)
-                try ModelReport.write(m, to: folder)
+                for (name, data) in ModelReport.files(m) { try folder.write(name, data) }
                 try folder.commit()
                 out.append(ModelSummary(m))
             }

@@ -43,19 +43,23 @@ struct SweepOptions: ParsableArguments {
 
 /// Runs a sweep into a resumable table. Shared by `sweep` and `reproduce`.
 enum SweepRunner {
-    static let header = ["point", "sigma_z", "seed", "sigma_c", "sigma_e", "mean_max_prob", "mean_entropy_bits",
+    /// `trace` is exact (the trace of the model's Gram-space matrix), so its standard error is 0.
+    static let header = ["point", "sigma_z", "seed", "sigma_c", "sigma_d", "sigma_s", "sigma_e", "mean_max_prob", "mean_entropy_bits",
                          "q_slsc", "q_sl", "q_dl", "top_eigenvalue", "bulk_edge", "outliers", "gradient_power_top_k",
-                         "trace", "spectral_norm", "trace_over_norm", "trace_over_norm_hyperplane"]
+                         "trace", "trace_standard_error", "spectral_norm", "trace_over_norm", "trace_over_norm_hyperplane",
+                         "trace_over_norm_hyperplane_standard_error"]
 
     static func manifest(_ s: SigmaZSweep) -> JSON {
         let b = s.base
         return .object([
             ("examples", .integer(b.examples)), ("classes", .integer(b.classes)), ("dimension", .integer(b.dimension)),
-            ("sigma_c", .number(b.sigmaC)), ("sigma_e", .number(b.sigmaE)), ("accuracy", .number(b.accuracy)),
+            ("sigma_c", .number(b.sigmaC)), ("sigma_d", .number(b.sigmaD)), ("sigma_s", .number(b.sigmaS)),
+            ("sigma_e", .number(b.sigmaE)), ("accuracy", .number(b.accuracy)),
             ("hessian", .string(b.hessian.rawValue)), ("length_spread", .number(b.lengthSpread)),
-            ("hyperplane_dimension", .integer(b.hyperplaneDimension)), ("top_k", .integer(b.gradientPowerK)),
+            ("hyperplane_dimension", .integer(b.hyperplaneDimension)), ("hyperplanes", .integer(b.hyperplanes)),
+            ("top_k", .integer(b.gradientPowerK)),
             ("sigma_z_min", .number(s.sigmaZMin)), ("sigma_z_max", .number(s.sigmaZMax)),
-            ("points", .integer(s.points)), ("seeds", .integer(s.seeds)), ("first_seed", .integer(Int(b.seed))),
+            ("points", .integer(s.points)), ("seeds", .integer(s.seeds)), ("first_seed", .string(String(b.seed))),
             ("growth", .string(s.growth.description)),
         ])
     }
@@ -72,13 +76,14 @@ enum SweepRunner {
         for (p, k) in pending {
             let c = s.configuration(point: p, seed: k)
             let m = try ModelSimulation.run(c)
-            try table.append([String(p), formatNumber(c.sigmaZ), String(c.seed), formatNumber(c.sigmaC), formatNumber(c.sigmaE),
+            try table.append([String(p), formatNumber(c.sigmaZ), String(c.seed), formatNumber(c.sigmaC), formatNumber(c.sigmaD),
+                              formatNumber(c.sigmaS), formatNumber(c.sigmaE),
                               formatNumber(m.probabilities.meanMaxProbability), formatNumber(m.probabilities.meanEntropyBits),
                               formatNumber(m.clustering.qSLSC), formatNumber(m.clustering.qSL), formatNumber(m.clustering.qDL),
                               formatNumber(m.eigenvalues.first ?? .nan), formatNumber(m.outliers.bulkEdge), String(m.outliers.outliers),
-                              formatNumber(m.gradientPowerTopK), formatNumber(m.traceOverNorm.trace),
+                              formatNumber(m.gradientPowerTopK), formatNumber(m.traceOverNorm.trace), "0",
                               formatNumber(m.traceOverNorm.spectralNorm), formatNumber(m.traceOverNorm.ratio),
-                              formatNumber(m.hyperplaneTraceOverNorm)])
+                              formatNumber(m.hyperplane.mean), formatNumber(m.hyperplane.standardError)])
             progress.step(String(format: "σ_z = %.3g seed %d: λ₁ %.3g, %d outliers", c.sigmaZ, c.seed, m.eigenvalues.first ?? .nan, m.outliers.outliers))
         }
         progress.finish()

@@ -44,6 +44,8 @@ final class CommandLineTests: ToolTestCase {
             ["phase", "--snr-points", "0"], ["phase", "--snr-min", "-1"], ["phase", "--sigma-z-min", "nan"],
             ["phase", "--dimension", "0"], ["theory", "--sigma-c", "nan"], ["theory", "--limit-examples", "10"],
             ["simulate", "--mode", "gram", "--examples", "100000"],
+            ["simulate", "--sigma-d", "-1"], ["simulate", "--sigma-s", "nan"], ["simulate", "--hessian", "full", "--theory"],
+            ["simulate", "--hyperplanes", "0"], ["sweep", "--sigma-d", "-0.5"],
         ]
         for c in cases {
             let r = try run(c + ["--output", out])
@@ -105,4 +107,44 @@ final class CommandLineTests: ToolTestCase {
         XCTAssertNotEqual(other.status, 0)
         XCTAssertTrue(other.stderr.contains("other arguments"), other.stderr)
     }
+
+    /// The class-conditional model through the command line: σ_d > 0 makes a cross-class cloud over
+    /// C outliers, its Gram in the --gram format, and the issue's self-consistency check — the model's
+    /// own Gram fed to `compare --gram` gives back its σ's and every verdict of the class-conditional
+    /// and semi-empirical models says "agree".
+    func testClassConditionalModelThroughCompare() throws {
+        let dir = try temporaryFolder()
+        let out = dir.appendingPathComponent("cc").path
+        let truth = ["--examples", "100", "--classes", "5", "--dimension", "1e6", "--sigma-z", "3", "--accuracy", "0.8",
+                     "--sigma-c", "1", "--sigma-d", "0.7", "--sigma-s", "0.8", "--sigma-e", "1.2", "--hessian", "full", "--seed", "100"]
+        let r = try run(["simulate"] + truth + ["--write-gram", "--output", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        for key in ["ggn_bulk_edge", "ggn_outliers", "ggn_within_top", "ggn_class_top", "ggn_cross_top", "outlier_levels",
+                    "largest_gap_index", "sigma_d", "sigma_s"] {
+            XCTAssertNotNil(s[key], key)
+        }
+        XCTAssertEqual(s["outliers"] as? Int, s["ggn_outliers"] as? Int, "eq. 10 counts its outliers by its Gram's class structure")
+        XCTAssertGreaterThan(s["ggn_outliers"] as! Int, 5, "σ_d > 0 adds a cross-class cloud to the C outliers")
+        for file in ["gram.npy", "logits.npy", "labels.npy", "meta.json", "ggn_cross_spectrum.npy", "overlap_ggn.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + file), file)
+        }
+        let compared = dir.appendingPathComponent("compare").path
+        let c = try run(["compare", "--gram", out, "--top-k", "5", "--model-seeds", "5", "--hyperplanes", "1", "--output", compared])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let cj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: compared + "/compare.json"))) as! [String: Any]
+        let calibrations = cj["calibrations"] as! [[String: Any]]
+        let conditional = calibrations.first { $0["model"] as? String == "class-conditional" }!
+        // At D = 10⁶ the moment estimates scatter by ~0.1% between draws (SelfConsistencyTests); 2% is far outside that.
+        // σ_z from N·(C − 1) = 400 degrees of freedom has relative standard error 1/√800 = 3.5%: 3 of them.
+        for (key, value) in [("sigma_c", 1.0), ("sigma_d", 0.7), ("sigma_s", 0.8), ("sigma_e", 1.2), ("sigma_z", 3.0)] {
+            XCTAssertEqual(conditional[key] as! Double, value, accuracy: (key == "sigma_z" ? 3 / 800.0.squareRoot() : 0.02) * value, key)
+        }
+        for row in cj["statistics"] as! [[String: Any]] where row["note"] == nil {
+            for model in ["class-conditional", "semi-empirical"] {
+                XCTAssertEqual((row[model] as! [String: Any])["verdict"] as? String, "agree", "\(model): \(row["statistic"]!)")
+            }
+        }
+    }
 }
+

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Reports
+import RealNets
+
+/// `fortganguli trajectory`: measure every checkpoint of a run into one CSV (Fig. 4, the real Fig. 7).
+struct TrajectoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trajectory",
+        abstract: "Measure every checkpoint of a training run into trajectory.csv; reruns resume.")
+
+    @Option(name: .customLong("run"), help: "Run folder written by train.") var runFolder: String
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var measurement: MeasurementOptions
+    @Option(help: "Output folder (default: the run folder).") var output: String?
+
+    func run() throws {
+        let run = try RunFolder(runFolder)
+        let data = try dataOptions.load()
+        let (x, y) = try measurement.subset(data)
+        let manifest = JSON.object([("run", .string(URL(fileURLWithPath: runFolder).standardizedFileURL.path)), ("data", .string(dataOptions.data)),
+                                    ("per_class", .integer(measurement.perClass.value)), ("top_k", .integer(measurement.topK.value)),
+                                    ("hyperplanes", .integer(measurement.hyperplanes.value)), ("seed", .string(String(measurement.seed)))])
+        let table = try ResumableTable(folder: output ?? runFolder, name: "trajectory.csv", header: ["step"] + NetworkReport.rowHeader,
+                                       keyColumns: 1, manifest: manifest)
+        let steps = run.steps
+        let pending = steps.filter { !table.isDone([String($0)]) }
+        let progress = Progress(total: steps.count, alreadyDone: steps.count - pending.count, label: "trajectory")
+        for step in pending {
+            let net = try run.network(step: step, data: data)
+            var s = measurement.settings
+            s.densityProbes = 0
+            let m = try NetworkMeasurement(network: net, inputs: x, labels: y, settings: s)
+            try table.append([String(step)] + NetworkReport.row(m, topK: s.topK))
+            progress.step("step \(step): λ₁ \(String(format: "%.4g", m.hessian?.top.first ?? .nan))")
+        }
+        progress.finish()
+        print("trajectory: \(steps.count) rows in \(table.url.path)")
+    }
+}
