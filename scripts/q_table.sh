@@ -16,7 +16,7 @@ for arch in mlp cnn; do
     "$bin" train --arch "$arch" --activation "$act" --steps 469 --checkpoints 2 --eval-examples 1000 --output "$run" >/dev/null
     for step in 000000 000469; do
       m="$run/measure-$step"
-      "$bin" measure --checkpoint "$run/step-$step.safetensors" --per-class 10 --top-k 1 --trace-probes 2 \
+      "$bin" measure --checkpoint "$run/step-$step.safetensors" --per-class 10 --top-k 1 \
         --density-probes 0 --output "$m" >/dev/null
       python3 - "$m/summary.json" "$arch-$act" "$step" <<'PY'
 import json, sys

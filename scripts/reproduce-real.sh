@@ -8,9 +8,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:?usage: scripts/reproduce-real.sh RESULTS [--full]}/real"
 bin="$root/.build/release/fortganguli"
-steps=469; per=30; small=8; qsteps=100; sweep=5; probes=2
+steps=469; per=30; small=8; qsteps=100; sweep=5; probes=2; planes=8; seeds=5
 if [ "${2:-}" = "--full" ]; then steps=4690; per=50; small=30; qsteps=2000; sweep=13; probes=10; fi
-if [ "${2:-}" = "--tiny" ]; then steps=2; per=3; small=2; qsteps=3; sweep=2; probes=1; fi
+if [ "${2:-}" = "--tiny" ]; then steps=2; per=3; small=2; qsteps=3; sweep=2; probes=1; planes=2; seeds=2; fi
 topk=10; data=fashion-mnist; batch=128
 # The tiny run reads the 300-image fixture (its train split is the same images) instead of all 60 000.
 if [ "${2:-}" = "--tiny" ]; then topk=2; batch=16; data="$root/fixtures/fashion-mnist-small"; fi
@@ -24,10 +24,11 @@ last=$(ls "$run"/step-*.safetensors | tail -1)
 once "$out/measure/summary.json" "$bin" measure --data "$data" --checkpoint "$last" --per-class "$per" --top-k "$topk" --density-probes "$probes" --output "$out/measure"
 once "$out/measure-init/summary.json" "$bin" measure --data "$data" --checkpoint "$run/step-000000.safetensors" --per-class "$per" --top-k 3 \
   --density-probes "$probes" --output "$out/measure-init"
-"$bin" trajectory --data "$data" --run "$run" --per-class "$small" --top-k 1 --trace-probes "$probes"
-"$bin" scale-sweep --data "$data" --per-class "$small" --top-k 1 --trace-probes "$probes" --points "$sweep" --output "$out/scale-sweep"
-once "$out/compare/compare.json" "$bin" compare --data "$data" --checkpoint "$last" --per-class "$per" --top-k "$topk" --trace-probes 5 --output "$out/compare"
-"$bin" compare --data "$data" --run "$run" --per-class "$small" --top-k 1 --trace-probes 1 --output "$out/compare-run"
+"$bin" trajectory --data "$data" --run "$run" --per-class "$small" --top-k 1 --hyperplanes "$planes"
+"$bin" scale-sweep --data "$data" --per-class "$small" --top-k 1 --hyperplanes "$planes" --points "$sweep" --output "$out/scale-sweep"
+once "$out/compare/compare.json" "$bin" compare --data "$data" --checkpoint "$last" --per-class "$per" --top-k "$topk" \
+  --hyperplanes "$planes" --model-seeds "$seeds" --output "$out/compare"
+"$bin" compare --data "$data" --run "$run" --per-class "$small" --top-k 1 --hyperplanes "$planes" --model-seeds "$seeds" --output "$out/compare-run"
 
 # Fig. 3a: probabilities of a 3-class network moving into the simplex's corners during training.
 simplex="$out/simplex-3class"

@@ -82,6 +82,8 @@ public struct ModelComparison: Sendable {
     /// The first seed's run of each model (its spectra are written for the figures).
     public let firstRuns: [ModelKind: ModelMeasurement]
     public let seeds: Int
+    /// k of the gradient power.
+    public let topK: Int
 
     /// - Parameters:
     ///   - source: the source's Gram statistics.
@@ -127,6 +129,7 @@ public struct ModelComparison: Sendable {
         self.calibrations = calibrations
         self.firstRuns = firstRuns
         self.seeds = seeds
+        self.topK = topK
     }
 
     public func statistic(_ key: String) -> ComparedStatistic? { statistics.first { $0.key == key } }

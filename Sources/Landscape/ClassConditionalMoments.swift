@@ -14,17 +14,24 @@ import Linalg
 /// The calibration has to make the model reproduce the source's gradient energy (mean ‖J^μ_k‖²) and
 /// its mean cosines q^SLSC and q^SL — and a network's gradient norms vary from example to example,
 /// so inner-product moments do not give its cosines (on the trained 784-256-256-10 MLP, raw moments
-/// predict q^SLSC = 0.71 against the measured 0.64). In the model the norms concentrate, so the mean
-/// cosine of two gradients of logit k is: both in class k, B/(B + σ_e²); both in one class a ≠ k,
-/// A/(A + σ_e²); in two classes a ≠ b, both ≠ k, σ_c²/(A + σ_e²) (S_k cancels). The source's mean
-/// cosines over those pairs (`CosineBlocks`, pooled over k) give r_B = B/σ_e², r_A = A/σ_e² and
-/// r_c = σ_c²/σ_e², and the energy E = σ_e²(1 + r_B/C + r_A(C − 1)/C) sets the scale. The model then
-/// has the source's energy and, block by block, its mean cosines, hence its q^SL. The relative
-/// lengths S_k are set so that each logit's own-class cosine is reproduced too: with r_B(k) the odds
-/// of logit k's own-class mean cosine, S_k² = r_B(k)/r_B (r_B their mean), so the model's q^SLSC — the
-/// mean over k of those cosines — is the source's. (Lengths from the raw class means ‖m_{k,k}‖ would
-/// carry the example-to-example spread of a network's gradient norms into S_k and, through the
-/// cosines' curvature in S_k, lower the model's q^SLSC; the raw class-mean lengths stay reported.)
+/// predict q^SLSC = 0.71 against the measured 0.64). In the model the norms concentrate, so with
+/// r_A = A/σ_e², r_B = B/σ_e², r_c = σ_c²/σ_e² the mean cosine of two gradients of logit k is: both in
+/// class k, S_k²r_B/(1 + S_k²r_B); both in one class a ≠ k, S_k²r_A/(1 + S_k²r_A); in two classes
+/// a ≠ b, neither k, S_k²r_c/(1 + S_k²r_A); one in class k and one not, S_k²r_c/√((1 + S_k²r_A)(1 + S_k²r_B)).
+/// The calibration solves, in this order:
+/// - S_k²r_B = the odds of logit k's own-class mean cosine, for every k (r_B their mean, S_k² = r_B(k)/r_B):
+///   the model's q^SLSC, the mean over k of those cosines, is the source's;
+/// - r_A so that the model's pair-weighted same-class (a ≠ k) mean cosine, Σ S_k²r_A/(1 + S_k²r_A) over
+///   the pairs, is the source's (`CosineBlocks.sameClass`; the model's cosine is monotone in r_A, so
+///   bisection finds it — the odds of the pooled cosine would miss it by Jensen's inequality, since
+///   S_k varies);
+/// - r_c from q^SL: the model's q^SL at the source's class counts is linear in r_c, so it is set equal;
+/// - σ_e² from the energy, E = σ_e²(1 + Σ_k S_k²(n_k r_B + (N − n_k) r_A)/(N·C)).
+/// The model then has the source's energy, q^SLSC and q^SL (the last at the source's class counts: a
+/// model drawing its own labels carries its own count fluctuation), and its same-class cosines; the
+/// split of the cross-class pairs between the two remaining blocks follows the model's law. (Lengths
+/// from the raw class means ‖m_{k,k}‖ would carry the example-to-example spread of a network's gradient
+/// norms into S_k and lower the model's q^SLSC; the raw class-mean lengths stay reported.)
 ///
 /// The paper's own calibration (σ_d = σ_s = 0) takes c_k = the mean of J^μ_k over all N examples and
 /// σ_E² from the residuals J^μ_k − c_k (× N/(N − 1)), σ_c² = mean_k‖c_k‖² − σ_E²/N, on the raw Gram:
@@ -79,13 +86,40 @@ public struct ClassConditionalMoments: Sendable {
     /// Odds q/(1 − q) of a mean cosine, q clipped to [0, 1).
     static func odds(_ x: Double) -> Double { let q = min(max(x, 0), 1 - 1e-12); return q / (1 - q) }
 
-    /// The ratios (r_c, r_A, r_B) to σ_e² from the cosines, and σ_e² from the energy.
-    var ratios: (c: Double, a: Double, b: Double, e2: Double) {
-        let ra = Self.odds(cosines.sameClass)
-        let rb = ownClassOdds.reduce(0, +) / Double(max(ownClassOdds.count, 1))
-        let rc = max(cosines.crossClass, 0) * (1 + ra)
-        let c = Double(classes)
-        return (rc, ra, rb, raw.energy / (1 + rb / c + ra * (c - 1) / c))
+    /// The ratios (r_c, r_A, r_B) to σ_e², and σ_e², computed once at initialisation (see the type's comment).
+    let ratios: (c: Double, a: Double, b: Double, e2: Double)
+
+    /// Solves the calibration: r_B and S_k from the own-class odds, r_A from the same-class cosine, r_c
+    /// from q^SL at the counts `n`, σ_e² from the energy.
+    static func solve(ownClassOdds odds: [Double], sameClassCosine: Double, qSL: Double, counts n: [Int], energy: Double)
+        -> (c: Double, a: Double, b: Double, e2: Double) {
+        let c = odds.count
+        let rb = odds.reduce(0, +) / Double(max(c, 1))
+        let scales = odds.map { rb > 0 ? $0 / rb : 1 }   // S_k²
+        let ra = solveSameClass(target: sameClassCosine, scales: scales, counts: n)
+        let total = Double(n.reduce(0, +))
+        let pairs = total * (total - 1)
+        // The model's q^SL = constant + r_c·slope, each a mean over k of pair-weighted block cosines.
+        var constant = 0.0, slope = 0.0
+        for k in 0..<c {
+            let s2 = scales[k]
+            let (nk, a1, b1) = (Double(n[k]), 1 + s2 * ra, 1 + s2 * rb)
+            constant += nk * (nk - 1) * (s2 * rb / b1)
+            var crossPairs = 0.0
+            for a in 0..<c where a != k {
+                let na = Double(n[a])
+                constant += na * (na - 1) * (s2 * ra / a1)
+                slope += 2 * nk * na * s2 / (a1 * b1).squareRoot()
+                for b in 0..<c where b != k && b != a { crossPairs += na * Double(n[b]) }
+            }
+            slope += crossPairs * s2 / a1
+        }
+        (constant, slope) = (constant / (Double(c) * pairs), slope / (Double(c) * pairs))
+        let rc = slope > 0 ? max((qSL - constant) / slope, 0) : 0
+        var weight = 0.0
+        for k in 0..<c { weight += scales[k] * (Double(n[k]) * rb + (total - Double(n[k])) * ra) }
+        let e2 = energy / (1 + weight / (total * Double(c)))
+        return (rc, ra, rb, e2)
     }
 
     /// Calibrated σ's (in the units of the Gram's square root, i.e. 1/√D for a D-dimensional source).
@@ -112,11 +146,36 @@ public struct ClassConditionalMoments: Sendable {
         let sums = LogitGradientPairSums(gram: source.gram, labels: y, classes: c)
         cosines = ClassConditionalMoments.cosineBlocks(sums)
         let pooled = Self.odds(cosines.ownClass)
-        ownClassOdds = (0..<c).map { k in
+        let odds = (0..<c).map { k -> Double in
             let n = Double(counts[k])
             guard n >= 2 else { return pooled }
             return Self.odds((sums.blockSums[k * c + k, k * c + k] - sums.selfSums[k * c + k]) / (n * (n - 1)))
         }
+        ownClassOdds = odds
+        ratios = Self.solve(ownClassOdds: odds, sameClassCosine: cosines.sameClass, qSL: LogitGradientClustering(sums).qSL,
+                            counts: counts, energy: raw.energy)
+    }
+
+    /// r_A ≥ 0 with Σ_k Σ_{a≠k} n_a(n_a − 1)·S_k²r_A/(1 + S_k²r_A) = target·Σ_k Σ_{a≠k} n_a(n_a − 1), by
+    /// bisection on the monotone left side (a target at or below 0 gives 0, one at or above 1 the largest
+    /// representable odds).
+    static func solveSameClass(target: Double, scales: [Double], counts n: [Int]) -> Double {
+        let c = scales.count
+        var weights = [Double](repeating: 0, count: c), total = 0.0
+        for k in 0..<c { for a in 0..<c where a != k {
+            let w = Double(n[a]) * Double(n[a] - 1)
+            weights[k] += max(w, 0)
+            total += max(w, 0)
+        } }
+        guard total > 0, target > 0 else { return 0 }
+        func cosine(_ r: Double) -> Double { (0..<c).reduce(0.0) { $0 + weights[$1] * scales[$1] * r / (1 + scales[$1] * r) } / total }
+        var (lo, hi) = (0.0, max(odds(target), 1.0))
+        while cosine(hi) < target && hi < 1e12 { hi *= 2 }
+        for _ in 0..<200 where hi - lo > 1e-15 * hi {
+            let mid = 0.5 * (lo + hi)
+            if cosine(mid) < target { lo = mid } else { hi = mid }
+        }
+        return 0.5 * (lo + hi)
     }
 
     /// The pooled mean cosines from the unit-vector block sums (self-pairs removed).

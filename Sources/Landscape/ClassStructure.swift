@@ -8,16 +8,17 @@ import Linalg
 ///
 /// With g_{μ,c′} = J^μᵀ(e_{c′} − p^μ), the gradient at μ "as if the label were c′", the identity
 /// P^μ = Σ_{c′} p^μ_{c′}(e_{c′} − p^μ)(e_{c′} − p^μ)ᵀ gives G = (1/N) Σ_{μ,c′} p^μ_{c′}·g_{μ,c′}g_{μ,c′}ᵀ.
-/// Grouping the examples by class c (their label):
-/// - δ_{c,c′} = Σ_{μ∈c} p^μ_{c′}g_{μ,c′} / Σ_{μ∈c} p^μ_{c′}, weight w_{c,c′} = Σ_{μ∈c} p^μ_{c′}/N:
-///   G = Σ_{c,c′} w_{c,c′}δ_{c,c′}δ_{c,c′}ᵀ (between) + (1/N)Σ p^μ_{c′}(g_{μ,c′} − δ_{y_μ,c′})(…)ᵀ (within).
-/// - The between term splits around the class centres δ_c = Σ_{c′≠c} w_{c,c′}δ_{c,c′} / W_c,
-///   W_c = Σ_{c′≠c} w_{c,c′} (the weighted mean, which makes the split exact; for equal weights it is
-///   Papyan's plain mean):
-///   * class level   Σ_c W_c·δ_cδ_cᵀ                                   rank ≤ C: Papyan's C outliers,
-///   * cross-class   Σ_{c≠c′} w_{c,c′}(δ_{c,c′} − δ_c)(δ_{c,c′} − δ_c)ᵀ   rank ≤ C(C−2): the mini-outliers,
-///   * same-class    Σ_c w_{c,c}δ_{c,c}δ_{c,c}ᵀ                           rank ≤ C (c′ = c, usually small).
-/// G = class + cross + same + within, exactly.
+/// Grouping the examples by class a (their label):
+/// - δ_{a,c′} = Σ_{μ∈a} p^μ_{c′}g_{μ,c′} / Σ_{μ∈a} p^μ_{c′}, weight w_{a,c′} = Σ_{μ∈a} p^μ_{c′}/N:
+///   G = Σ_{a,c′} w_{a,c′}δ_{a,c′}δ_{a,c′}ᵀ (between) + (1/N)Σ p^μ_{c′}(g_{μ,c′} − δ_{y_μ,c′})(…)ᵀ (within).
+/// - The between term splits around the class centres δ_a = Σ_{c′≠a} w_{a,c′}δ_{a,c′} / W_a,
+///   W_a = Σ_{c′≠a} w_{a,c′} (the weighted mean, which makes the split exact; for equal weights it is
+///   Papyan's plain mean). Since Σ_{c′} p^μ_{c′}g_{μ,c′} = J^μᵀ(p^μ − p^μ) = 0, w_{a,a}δ_{a,a} = −W_aδ_a: the
+///   c′ = a terms lie along the class centres, so they belong to the class level:
+///   * class level   Σ_a W_a(1 + W_a/w_{a,a})·δ_aδ_aᵀ = Σ_a W_aδ_aδ_aᵀ + Σ_a w_{a,a}δ_{a,a}δ_{a,a}ᵀ, rank ≤ C:
+///     Papyan's C outliers;
+///   * cross-class   Σ_{a, c′≠a} w_{a,c′}(δ_{a,c′} − δ_a)(δ_{a,c′} − δ_a)ᵀ, rank ≤ C(C − 2): the mini-outliers.
+/// G = class + cross + within, exactly.
 ///
 /// The bulk. Papyan's within term is not pure bulk: with M_a the class-conditional mean Jacobian of
 /// class a and e^μ = J^μ − M_{y_μ} the within-class Jacobian residual, g_{μ,c′} − δ_{a,c′} =
@@ -30,30 +31,29 @@ import Linalg
 /// the random model's noise term (1/N)Σ E^μᵀP^μE^μ, and the outliers are counted above it by
 /// `OutlierCount`'s rule.
 ///
-/// In the coordinates of `GaussNewtonCoordinates` (Ĝ = BᵀB, columns (μ, c′)), the four terms are
-/// Ĝ compressed by four orthogonal projectors that sum to the identity: the between space is spanned
-/// by the orthonormal columns β_{c,c′} = Σ_{μ∈c} √(p^μ_{c′}/Σ_{ν∈c}p^ν_{c′})·e_{(μ,c′)} (disjoint
-/// supports), the class level by one weighted combination of them per class, the cross level by the
-/// rest of each class's c′ ≠ c columns, the same-class level by the c′ = c columns, the within level by
-/// the orthogonal complement. Hence for each eigenvector u_i of G (from w_i of Ĝ),
-/// u_iᵀ·G_level·u_i = λ_i·‖Π_level·w_i‖²: the four level fractions of every eigenvalue are
-/// non-negative and sum to 1. Every term's spectrum is that of a small matrix (C×C, C²×C²) except the
-/// within term's ((N·C)×(N·C), top eigenvalues only). Exact at any D.
+/// In the coordinates of `GaussNewtonCoordinates` (Ĝ = BᵀB, columns (μ, c′)), the three terms are
+/// Ĝ compressed by three orthogonal projectors that sum to the identity: the between space is spanned
+/// by the orthonormal columns β_{a,c′} = Σ_{μ∈a} √(p^μ_{c′}/Σ_{ν∈a}p^ν_{c′})·e_{(μ,c′)} (disjoint
+/// supports); the class level by one weighted combination of each class's c′ ≠ a columns together
+/// with its c′ = a column; the cross level by the rest of each class's c′ ≠ a columns; the within level
+/// by the orthogonal complement. Hence for each eigenvector u_i of G (from w_i of Ĝ),
+/// u_iᵀ·G_level·u_i = λ_i·‖Π_level·w_i‖²: the three level shares of every eigenvalue are
+/// non-negative and sum to 1. Every term's spectrum is that of a small matrix (2C×2C, C²×C²) except the
+/// within term's ((N·C)×(N·C)). Exact at any D.
 public struct ClassStructure: Sendable {
     /// The share of an eigenvalue (or of the trace) that each level of the decomposition makes.
     public struct Levels: Equatable, Sendable {
         public var classLevel: Double
         public var cross: Double
-        public var sameClass: Double
         public var within: Double
 
-        public init(classLevel: Double, cross: Double, sameClass: Double, within: Double) {
-            (self.classLevel, self.cross, self.sameClass, self.within) = (classLevel, cross, sameClass, within)
+        public init(classLevel: Double, cross: Double, within: Double) {
+            (self.classLevel, self.cross, self.within) = (classLevel, cross, within)
         }
 
         /// The level with the largest share.
         public var dominant: Level {
-            let pairs: [(Level, Double)] = [(.classLevel, classLevel), (.cross, cross), (.sameClass, sameClass), (.within, within)]
+            let pairs: [(Level, Double)] = [(.classLevel, classLevel), (.cross, cross), (.within, within)]
             return pairs.max { $0.1 < $1.1 }!.0
         }
 
@@ -61,14 +61,13 @@ public struct ClassStructure: Sendable {
             switch level {
             case .classLevel: return classLevel
             case .cross: return cross
-            case .sameClass: return sameClass
             case .within: return within
             }
         }
     }
 
     public enum Level: String, CaseIterable, Sendable {
-        case classLevel = "class", cross, sameClass = "same", within
+        case classLevel = "class", cross, within
     }
 
     public let classes: Int
@@ -77,11 +76,10 @@ public struct ClassStructure: Sendable {
     public let gaussNewton: GaussNewtonSpectrum
     /// Level shares of each eigenvector of G, in the order of `gaussNewton.eigenvalues`.
     public let levels: [Levels]
-    /// Eigenvalues of each term, descending: class and same-class C each, cross-class C² (at most
+    /// Eigenvalues of each term, descending: class 2C (at most C nonzero), cross-class C² (at most
     /// C(C − 2) nonzero), within N·C (its trailing ones are the null directions).
     public let classSpectrum: [Double]
     public let crossSpectrum: [Double]
-    public let sameClassSpectrum: [Double]
     public let withinSpectrum: [Double]
     /// Eigenvalues of the bulk, the G-term of the within-class Jacobian residuals (1/N)Σ_μ e^μᵀP^μe^μ,
     /// descending; its λ₁ is the bulk edge.
@@ -96,7 +94,7 @@ public struct ClassStructure: Sendable {
     public let largestGapIndex: Int
 
     /// Tr(G) = (1/N)Σ_μ tr(P^μ K^{μμ}).
-    public var trace: Double { traces.classLevel + traces.cross + traces.sameClass + traces.within }
+    public var trace: Double { traces.classLevel + traces.cross + traces.within }
 
     /// How many outliers each level dominates (outliers are the top `outliers.outliers` eigenvalues).
     public var outliersByLevel: [Level: Int] {
@@ -121,9 +119,11 @@ public struct ClassStructure: Sendable {
         for mu in 0..<n { for cp in 0..<c where mass[y[mu] * c + cp] > 0 {
             basis[mu * c + cp, y[mu] * c + cp] = (p[mu * c + cp] / mass[y[mu] * c + cp]).squareRoot()
         } }
-        // Class-level weights β_{a,c′} = √(w_{a,c′}/W_a) over c′ ≠ a, in the basis' coordinates.
-        var beta = Matrix(rows: c * c, cols: c)
+        // Class-level directions in the basis' coordinates: β_a with entries √(w_{a,c′}/W_a) over c′ ≠ a
+        // (column a), and the c′ = a column (column C + a).
+        var beta = Matrix(rows: c * c, cols: 2 * c)
         for a in 0..<c {
+            beta[a * c + a, c + a] = 1
             let total = (0..<c).filter { $0 != a }.reduce(0.0) { $0 + mass[a * c + $1] }
             guard total > 0 else { continue }
             for cp in 0..<c where cp != a { beta[a * c + cp, a] = (mass[a * c + cp] / total).squareRoot() }
@@ -142,7 +142,7 @@ public struct ClassStructure: Sendable {
             ClassStructure.shares(of: (0..<(c * c)).map { spectrum.projections[i, 1 + $0] }, beta: beta, classes: c)
         }
 
-        // The between term in its basis, M = βᵀĜβ (C²×C²), and the three levels' small matrices.
+        // The between term in its basis, M = basisᵀĜ·basis (C²×C²), and the two between levels' small matrices.
         let gb = BLAS.multiply(g, basis)                                    // Ĝ·basis, size × C²
         let between = BLAS.multiply(basis, transposeA: true, gb)             // C² × C²
         let classMatrix = BLAS.multiply(beta, transposeA: true, BLAS.multiply(between, beta))
@@ -151,10 +151,8 @@ public struct ClassStructure: Sendable {
             crossProjector[a * c + i, a * c + j] = (i == j ? 1 : 0) - beta[a * c + i, a] * beta[a * c + j, a]
         } } }
         let crossMatrix = BLAS.multiply(crossProjector, BLAS.multiply(between, crossProjector))
-        let sameMatrix = Matrix(rows: c, cols: c) { a, b in between[a * c + a, b * c + b] }
         classSpectrum = try Eigen.symmetric(classMatrix, vectors: false).values
         crossSpectrum = try Eigen.symmetric(crossMatrix, vectors: false).values
-        sameClassSpectrum = try Eigen.symmetric(sameMatrix, vectors: false).values
 
         // Within term: (I − Π)Ĝ(I − Π) with Π = basis·basisᵀ, = Ĝ − basis·gbᵀ − gb·basisᵀ + basis·M·basisᵀ.
         var within = g
@@ -169,9 +167,8 @@ public struct ClassStructure: Sendable {
         withinSpectrum = try Eigen.symmetric(within, vectors: false).values
 
         let traceG = g.trace, traceBetween = between.trace
-        let traceClass = classMatrix.trace, traceSame = sameMatrix.trace
-        traces = Levels(classLevel: traceClass, cross: traceBetween - traceClass - traceSame, sameClass: traceSame,
-                        within: traceG - traceBetween)
+        let traceClass = classMatrix.trace
+        traces = Levels(classLevel: traceClass, cross: traceBetween - traceClass, within: traceG - traceBetween)
         let residuals = GaussNewtonCoordinates(gram: ClassConditionalMoments.withinClassResidualGram(source), probabilities: p,
                                                labels: nil, classes: c)
         bulkSpectrum = try Eigen.symmetric(residuals.matrix, vectors: false).values
@@ -183,17 +180,17 @@ public struct ClassStructure: Sendable {
 
     /// Level shares of one eigenvector from its products r with the between-space basis.
     static func shares(of r: [Double], beta: Matrix, classes c: Int) -> Levels {
-        var classLevel = 0.0, offDiagonal = 0.0, same = 0.0
+        var centres = 0.0, offDiagonal = 0.0, same = 0.0
         for a in 0..<c {
             var along = 0.0
             for cp in 0..<c {
                 let v = r[a * c + cp]
                 if cp == a { same += v * v } else { offDiagonal += v * v; along += beta[a * c + cp, a] * v }
             }
-            classLevel += along * along
+            centres += along * along
         }
-        let cross = max(offDiagonal - classLevel, 0)
-        return Levels(classLevel: classLevel, cross: cross, sameClass: same, within: max(1 - classLevel - cross - same, 0))
+        let cross = max(offDiagonal - centres, 0)
+        return Levels(classLevel: centres + same, cross: cross, within: max(1 - centres - same - cross, 0))
     }
 
     /// 1-based index of the largest λ_i/λ_{i+1} over i < `within` (positive eigenvalues only; a

@@ -51,6 +51,9 @@ public struct MeasurementSettings: Sendable {
     /// Bottom (most negative) Hessian eigenvalues by Lanczos, without the multiplicity check (a repeated
     /// value may be listed once); ‖H‖ = max(λ_max, −λ_min) needs at least one.
     public var bottomK: Int = 1
+    /// Top eigenvalues of the H-term H − G by Lanczos (0: skip; each application is a Hessian- and a
+    /// Gauss–Newton-vector product, so these cost about as much as the rest of the Hessian together).
+    public var hTermTopK: Int = 3
     /// Rademacher probes for the one trace that is not exact (H − G of a conv net with a smooth activation).
     public var traceProbes: Int = 20
     public var hyperplaneDimension: Int = 10
@@ -115,7 +118,7 @@ extension NetworkMeasurement {
             let hv = network.hessianVectorProduct(x, labels: labels, v), gv = network.gaussNewtonVectorProduct(x, v)
             return zip(hv, gv).map { $0 - $1 }
         }
-        let hTermTop = try Lanczos.largest(hTerm, count: min(3, d - 1), seed: s.seed &+ 1).values
+        let hTermTop = s.hTermTopK > 0 ? try Lanczos.largest(hTerm, count: min(s.hTermTopK, d - 1), seed: s.seed &+ 1).values : []
         let exact = network.hessianTrace(x, labels: labels, gram: gram, probes: s.traceProbes, seed: s.seed &+ 2)
         let trace = TraceEstimate(value: exact.value, standardError: exact.standardError, method: exact.method.rawValue)
         // R random d-dimensional hyperplanes: QᵀHQ from d Hessian-vector products each.

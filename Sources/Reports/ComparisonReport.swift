@@ -65,7 +65,7 @@ public enum ComparisonReport {
         }
         let s = c.source.source
         return .object([("source", .string(sourceName)), ("examples", .integer(s.examples)), ("classes", .integer(s.classes)),
-                        ("seeds", .integer(c.seeds)), ("level", .number(c.statistics.first?.models.first?.agreement.level ?? Agreement.defaultLevel)),
+                        ("seeds", .integer(c.seeds)), ("top_k", .integer(c.topK)), ("level", .number(c.statistics.first?.models.first?.agreement.level ?? Agreement.defaultLevel)),
                         ("calibrations", .array(calibrations)), ("statistics", .array(rows))])
     }
 

@@ -11,14 +11,13 @@ public enum GramReport {
         let c = g.source.classes
         let top = 2 * c
         func levels(_ l: ClassStructure.Levels) -> JSON {
-            .object([("class", .number(l.classLevel)), ("cross", .number(l.cross)), ("same", .number(l.sameClass)),
-                     ("within", .number(l.within))])
+            .object([("class", .number(l.classLevel)), ("cross", .number(l.cross)), ("within", .number(l.within))])
         }
         let byLevel = s.outliersByLevel
         let outlierLevels = (0..<min(top, s.levels.count)).map { i -> JSON in
             let l = s.levels[i]
             return .object([("eigenvalue", .number(s.gaussNewton.eigenvalues[i])), ("class", .number(l.classLevel)),
-                            ("cross", .number(l.cross)), ("same", .number(l.sameClass)), ("within", .number(l.within))])
+                            ("cross", .number(l.cross)), ("within", .number(l.within))])
         }
         return [
             ("accuracy", .number(g.accuracy)), ("logit_std", .number(g.logitScale)),
@@ -36,7 +35,6 @@ public enum GramReport {
             ("ggn_outliers_by_level", .object(ClassStructure.Level.allCases.map { ($0.rawValue, .integer(byLevel[$0] ?? 0)) })),
             ("ggn_class_top", .numbers(Array(s.classSpectrum.prefix(top)))),
             ("ggn_cross_top", .numbers(Array(s.crossSpectrum.prefix(top)))),
-            ("ggn_same_top", .numbers(Array(s.sameClassSpectrum.prefix(top)))),
             ("ggn_within_top", .numbers(Array(s.withinSpectrum.prefix(top)))),
             ("ggn_bulk_top", .numbers(Array(s.bulkSpectrum.prefix(top)))),
             ("ggn_level_traces", levels(s.traces)),
@@ -47,16 +45,16 @@ public enum GramReport {
     }
 
     /// The G-term spectrum with cos²(g, u_i), the cumulative gradient power and the level shares of
-    /// each eigenvector: `index,eigenvalue,cos2,cumulative_power,class,cross,same,within`.
+    /// each eigenvector: `index,eigenvalue,cos2,cumulative_power,class,cross,within`.
     public static func overlapCSV(_ g: GramStatistics) -> Data {
         let s = g.structure
-        var out = "index,eigenvalue,cos2,cumulative_power,class,cross,same,within\n"
+        var out = "index,eigenvalue,cos2,cumulative_power,class,cross,within\n"
         var cumulative = 0.0
         for i in s.gaussNewton.eigenvalues.indices {
             let c2 = i < s.gaussNewton.gradientCosineSquared.count ? s.gaussNewton.gradientCosineSquared[i] : .nan
             cumulative += c2
             let l = s.levels[i]
-            out += "\(i + 1)," + [s.gaussNewton.eigenvalues[i], c2, cumulative, l.classLevel, l.cross, l.sameClass, l.within]
+            out += "\(i + 1)," + [s.gaussNewton.eigenvalues[i], c2, cumulative, l.classLevel, l.cross, l.within]
                 .map(formatNumber).joined(separator: ",") + "\n"
         }
         return Data(out.utf8)
@@ -68,7 +66,6 @@ public enum GramReport {
         return [("\(prefix)_spectrum.npy", NPY.encode(s.gaussNewton.eigenvalues)),
                 ("\(prefix)_class_spectrum.npy", NPY.encode(s.classSpectrum)),
                 ("\(prefix)_cross_spectrum.npy", NPY.encode(s.crossSpectrum)),
-                ("\(prefix)_same_spectrum.npy", NPY.encode(s.sameClassSpectrum)),
                 ("\(prefix)_within_spectrum.npy", NPY.encode(s.withinSpectrum)),
                 ("\(prefix)_bulk_spectrum.npy", NPY.encode(s.bulkSpectrum))]
     }

@@ -70,7 +70,7 @@ public enum NetworkReport {
         return out
     }
 
-    /// "class 4, cross 3, same 0, within 0".
+    /// "class 4, cross 3, within 0".
     public static func levelCounts(_ s: ClassStructure) -> String {
         let by = s.outliersByLevel
         return ClassStructure.Level.allCases.map { "\($0.rawValue) \(by[$0] ?? 0)" }.joined(separator: ", ")

@@ -42,6 +42,7 @@ struct ReproduceCommand: ParsableCommand {
 
         let defaults = try runSeeds(paper, into: root.appendingPathComponent("defaults"), label: "defaults")
         let unequal = try runSeeds(spread, into: root.appendingPathComponent("spread"), label: "unequal lengths")
+        try writeClassConditional(paper, to: root.appendingPathComponent("class-conditional"))
         try SweepRunner.run(sweep, folder: root.appendingPathComponent("sweep").path, label: "sweep")
         try writeSimplex(to: root)
         let theory = try ModelTheory(paper)
@@ -67,7 +68,7 @@ struct ReproduceCommand: ParsableCommand {
         try folder.write("reproduce.md", markdown(rows).data(using: .utf8)!)
         try folder.commit()
         print(markdown(rows))
-        print("wrote \(root.path)/{defaults,spread,sweep,theory,phase,simplex.csv,reproduce.json,reproduce.md}")
+        print("wrote \(root.path)/{defaults,spread,class-conditional,sweep,theory,phase,simplex.csv,reproduce.json,reproduce.md}")
     }
 
     /// Simulates `config` for each seed into `dir/seed-K`, skipping seeds already written.
@@ -92,6 +93,21 @@ struct ReproduceCommand: ParsableCommand {
         }
         progress.finish()
         return out
+    }
+
+    /// The class-conditional model at the paper's defaults with class offsets σ_d = 1 (eq. 10, whose
+    /// Hessian is the G-term of its Gram): C outliers and a cross-class cloud, Papyan's levels, which
+    /// the paper's model (σ_d = 0) cannot make. Skipped when already written with this configuration.
+    func writeClassConditional(_ paper: ModelConfiguration, to dir: URL) throws {
+        var c = paper
+        (c.sigmaD, c.hessian) = (1.0, .full)
+        if let old = ModelSummary(file: dir.appendingPathComponent("summary.json")), old.matches(c) { return }
+        let folder = try OutputFolder(dir.path)
+        defer { folder.abandon() }
+        let m = try ModelSimulation.run(c, gramStatistics: true)
+        for (name, data) in ModelReport.files(m) { try folder.write(name, data) }
+        try folder.commit()
+        print(String(format: "class-conditional model (σ_d = 1, eq. 10): %d outliers above the bulk edge %.4g", m.outliers.outliers, m.outliers.bulkEdge))
     }
 
     /// Probabilities of a 3-class model at several σ_z (Fig. 3b), one row per example.
@@ -176,9 +192,11 @@ struct ModelSummary {
               let d = o["gradient_power_top_k"] as? Double, let e = o["outliers"] as? Int,
               let f = o["bulk_edge"] as? Double, let g = (o["eigenvalues_top"] as? [Double])?.first else { return nil }
         (meanMaxProb, qSL, qDL, gradientPower, outliers, bulkEdge, topEigenvalue) = (a, b, c, d, e, f, g)
-        for key in ["examples", "classes", "dimension", "sigma_z", "sigma_c", "sigma_e", "accuracy", "length_spread", "seed"] {
+        for key in ["examples", "classes", "dimension", "sigma_z", "sigma_c", "sigma_d", "sigma_s", "sigma_e", "accuracy", "length_spread"] {
             config[key] = (o[key] as? NSNumber)?.doubleValue
         }
+        config["seed"] = (o["seed"] as? String).flatMap(Double.init) ?? (o["seed"] as? NSNumber)?.doubleValue
+        config["full"] = (o["hessian"] as? String) == "full" ? 1 : 0
     }
 
     /// Whether the stored summary was made with configuration `c` (so it can be reused on resume).
@@ -187,6 +205,7 @@ struct ModelSummary {
             && config["dimension"] == Double(c.dimension) && config["sigma_z"] == c.sigmaZ
             && config["sigma_c"] == c.sigmaC && config["sigma_e"] == c.sigmaE && config["accuracy"] == c.accuracy
             && config["length_spread"] == c.lengthSpread && config["seed"] == Double(c.seed)
+            && config["sigma_d"] == c.sigmaD && config["sigma_s"] == c.sigmaS && config["full"] == (c.hessian == .full ? 1 : 0)
     }
 }
 

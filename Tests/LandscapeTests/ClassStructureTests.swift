@@ -31,15 +31,16 @@ final class ClassStructureTests: XCTestCase {
         return Explicit(jacobian: j, logits: z, labels: labels, classes: c)
     }
 
-    /// The four D×D terms built from the vectors g_{μ,c′}, δ_{c,c′}, δ_c directly.
-    func denseTerms(_ e: Explicit) -> (g: Matrix, classLevel: Matrix, cross: Matrix, same: Matrix, within: Matrix) {
+    /// The D×D terms built from the vectors g_{μ,c′}, δ_{c,c′}, δ_c directly: the class level is
+    /// Σ_a W_aδ_aδ_aᵀ plus the c′ = a terms Σ_a w_{a,a}δ_{a,a}δ_{a,a}ᵀ, which lie along the same δ_a.
+    func denseTerms(_ e: Explicit) -> (g: Matrix, classLevel: Matrix, cross: Matrix, within: Matrix) {
         let (n, c, d) = (e.examples, e.classes, e.jacobian.rows)
         let p = e.probabilities, y = e.labels
         func asIf(_ mu: Int, _ cp: Int) -> [Double] {
             (0..<d).map { i in (0..<c).reduce(0.0) { $0 + e.jacobian[i, mu * c + $1] * ((cp == $1 ? 1 : 0) - p[mu * c + $1]) } }
         }
         var g = Matrix(rows: d, cols: d), within = Matrix(rows: d, cols: d)
-        var classLevel = Matrix(rows: d, cols: d), cross = Matrix(rows: d, cols: d), same = Matrix(rows: d, cols: d)
+        var classLevel = Matrix(rows: d, cols: d), cross = Matrix(rows: d, cols: d)
         func add(_ m: inout Matrix, _ v: [Double], _ w: Double) {
             for j in 0..<d { for i in 0..<d { m[i, j] += w * v[i] * v[j] } }
         }
@@ -66,9 +67,11 @@ final class ClassStructureTests: XCTestCase {
             for cp in 0..<c where cp != a { for i in 0..<d { centre[i] += weight[a][cp] * delta[a][cp][i] / total } }
             add(&classLevel, centre, total)
             for cp in 0..<c where cp != a { add(&cross, zip(delta[a][cp], centre).map { $0 - $1 }, weight[a][cp]) }
-            add(&same, delta[a][a], weight[a][a])
+            add(&classLevel, delta[a][a], weight[a][a])
+            // Σ_{c′} p_{c′}g_{μ,c′} = 0 makes w_{a,a}δ_{a,a} = −W_aδ_a.
+            for i in 0..<d { XCTAssertEqual(weight[a][a] * delta[a][a][i], -total * centre[i], accuracy: 1e-12) }
         }
-        return (g, classLevel, cross, same, within)
+        return (g, classLevel, cross, within)
     }
 
     func testDecompositionSumsBackToGAndMatchesDenseTerms() throws {
@@ -77,9 +80,9 @@ final class ClassStructureTests: XCTestCase {
         let s = try ClassStructure(e.source)
         let t = denseTerms(e)
         let scale = t.g.maxAbs
-        XCTAssertLessThan((t.classLevel + t.cross + t.same + t.within).maxAbsDifference(t.g), 1e-12 * scale, "terms sum to G")
+        XCTAssertLessThan((t.classLevel + t.cross + t.within).maxAbsDifference(t.g), 1e-12 * scale, "terms sum to G")
         let dense = try Eigen.symmetric(t.g, vectors: true)
-        let summed = try Eigen.symmetric(t.classLevel + t.cross + t.same + t.within, vectors: false).values
+        let summed = try Eigen.symmetric(t.classLevel + t.cross + t.within, vectors: false).values
         let top = dense.values[0]
         for i in 0..<(e.examples * 2) {   // rank N(C − 1) = 24
             XCTAssertEqual(s.gaussNewton.eigenvalues[i], dense.values[i], accuracy: 1e-10 * top, "λ\(i)")
@@ -87,7 +90,7 @@ final class ClassStructureTests: XCTestCase {
         }
         XCTAssertEqual(s.trace, t.g.trace, accuracy: 1e-12 * t.g.trace)
         for (name, mine, term) in [("class", s.classSpectrum, t.classLevel), ("cross", s.crossSpectrum, t.cross),
-                                   ("same", s.sameClassSpectrum, t.same), ("within", s.withinSpectrum, t.within)] {
+                                   ("within", s.withinSpectrum, t.within)] {
             let reference = try Eigen.symmetric(term, vectors: false).values
             for i in 0..<min(mine.count, 30) {
                 XCTAssertEqual(mine[i], reference[i], accuracy: 1e-10 * top, "\(name) λ\(i)")
@@ -97,7 +100,6 @@ final class ClassStructureTests: XCTestCase {
         XCTAssertEqual(s.crossSpectrum.filter { $0 > 1e-10 * top }.count, 3, "cross level has rank C(C − 2)")
         XCTAssertEqual(s.traces.classLevel, t.classLevel.trace, accuracy: 1e-12 * t.g.trace)
         XCTAssertEqual(s.traces.cross, t.cross.trace, accuracy: 1e-12 * t.g.trace)
-        XCTAssertEqual(s.traces.sameClass, t.same.trace, accuracy: 1e-12 * t.g.trace)
         XCTAssertEqual(s.traces.within, t.within.trace, accuracy: 1e-12 * t.g.trace)
         // The bulk: the G-term of the within-class Jacobian residuals e^μ_k = J^μ_k − m_{k,y_μ}.
         let (n, c, d) = (e.examples, 3, 60)
@@ -128,9 +130,8 @@ final class ClassStructureTests: XCTestCase {
             let l = s.levels[i]
             XCTAssertEqual(l.classLevel, share(t.classLevel), accuracy: 1e-9, "class share \(i)")
             XCTAssertEqual(l.cross, share(t.cross), accuracy: 1e-9, "cross share \(i)")
-            XCTAssertEqual(l.sameClass, share(t.same), accuracy: 1e-9, "same share \(i)")
             XCTAssertEqual(l.within, share(t.within), accuracy: 1e-9, "within share \(i)")
-            XCTAssertEqual(l.classLevel + l.cross + l.sameClass + l.within, 1, accuracy: 1e-12)
+            XCTAssertEqual(l.classLevel + l.cross + l.within, 1, accuracy: 1e-12)
         }
         // Gradient overlaps: g = (1/N)Σ_μ J^μ(p^μ − y^μ).
         let p = e.probabilities

@@ -49,7 +49,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         var settings = measurement.settings
-        settings.densityProbes = 0
+        (settings.densityProbes, settings.hTermTopK) = (0, 0)   // neither is compared
         if let runFolder { return try compareRun(runFolder, settings) }
         let m: NetworkMeasurement, name: String
         if let gram {

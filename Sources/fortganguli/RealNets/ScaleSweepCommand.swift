@@ -38,7 +38,7 @@ struct ScaleSweepCommand: ParsableCommand {
         for i in pending {
             let net = Network(architecture: arch, seed: initSeed, scale: grid[i])
             var s = measurement.settings
-            s.densityProbes = 0
+            (s.densityProbes, s.hTermTopK) = (0, 0)   // neither is in the row
             let m = try NetworkMeasurement(network: net, inputs: x, labels: y, settings: s)
             try table.append([String(i), formatNumber(grid[i])] + NetworkReport.row(m, topK: s.topK))
             progress.step(String(format: "α = %.3g: logit std %.3g, Trace/‖H‖ %.3g", grid[i], m.gram.logitScale, m.hessian?.traceOverNorm ?? .nan))

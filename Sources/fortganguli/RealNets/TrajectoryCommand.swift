@@ -29,7 +29,7 @@ struct TrajectoryCommand: ParsableCommand {
         for step in pending {
             let net = try run.network(step: step, data: data)
             var s = measurement.settings
-            s.densityProbes = 0
+            (s.densityProbes, s.hTermTopK) = (0, 0)   // neither is in the row
             let m = try NetworkMeasurement(network: net, inputs: x, labels: y, settings: s)
             try table.append([String(step)] + NetworkReport.row(m, topK: s.topK))
             progress.step("step \(step): λ₁ \(String(format: "%.4g", m.hessian?.top.first ?? .nan))")
