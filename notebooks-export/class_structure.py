@@ -53,44 +53,55 @@ def spectra(folder, prefix):
 
 
 def panel_spectra(ax, s, title, edge=None, margin=None):
+    """Histograms of the full-rank terms (G, G_within, the bulk) on log axes; the low-rank class and
+    cross-class terms as ticks along the top, one per nonzero eigenvalue, so none hides behind G."""
     top = s["G"].max()
-    floor = 1e-6 * top
-    positive = [v[v > floor] for v in s.values()]
+    floor = 1e-5 * top
     bins = np.logspace(np.log10(floor), np.log10(1.5 * top), 60)
-    for (suffix, name, color), values in zip(TERMS, positive):
-        ax.hist(values, bins=bins, histtype="step", lw=1.6 if name == "G" else 1.2, color=color, label=f"{name} ({len(values)})")
+    for suffix, name, color in TERMS:
+        values = s[name]
+        values = values[values > floor]
+        if suffix in ("_class", "_cross"):
+            y = 0.97 if suffix == "_class" else 0.91
+            ax.plot(values, np.full(len(values), y), "|", ms=10, mew=1.4, color=color, transform=ax.get_xaxis_transform(),
+                    label=f"{name}: {len(values)} nonzero (ticks)")
+        else:
+            ax.hist(values, bins=bins, histtype="step", lw=1.6 if name == "G" else 1.1, color=color, label=f"{name} ({len(values)})")
     if edge is not None:
-        ax.axvline(edge, color="C0", ls="--", lw=1)
+        ax.axvline(edge, color="C7", ls="--", lw=1, label="bulk edge")
         if margin is not None:
-            ax.axvline(edge + margin, color="C0", ls=":", lw=1)
+            ax.axvline(edge + margin, color="C7", ls=":", lw=1, label="edge + margin")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_ylim(top=ax.get_ylim()[1] * 6)
     ax.set_xlabel("eigenvalue")
     ax.set_ylabel("count")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, loc="upper right")
+    ax.legend(fontsize=6, loc="upper right", bbox_to_anchor=(1.0, 0.86), framealpha=0.9)
 
 
 def panel_levels(ax, folders, labels):
-    width = 0.8 / len(folders)
+    """Stacked shares of the top 2C eigenvalues: trained left bar of each pair, initialisation right (hatched)."""
     colors = {"class": "C3", "cross": "C1", "within": "C0"}
+    width = 0.38
     for n, (folder, label) in enumerate(zip(folders, labels)):
         o = table(folder / "overlap_ggn.csv")
         s = summary(folder / "summary.json")
         k = 2 * int(s["classes"])
-        x = np.arange(1, k + 1) + (n - (len(folders) - 1) / 2) * width
+        x = np.arange(1, k + 1) + (n - 0.5) * (width + 0.02)
         bottom = np.zeros(k)
         for level, color in colors.items():
-            ax.bar(x, o[level][:k], width, bottom=bottom, color=color, alpha=1 if n == 0 else 0.55,
-                   label=f"{level}" if n == 0 else None, edgecolor="white", lw=0.3)
+            ax.bar(x, o[level][:k], width, bottom=bottom, color=color, hatch="///" if n else None, edgecolor="white", lw=0.3,
+                   label=level if n == 0 else None)
             bottom += o[level][:k]
-        ax.axvline(s["ggn_outliers"] + 0.5, color="k", ls="--" if n == 0 else ":", lw=1,
-                   label=f"{label}: {s['ggn_outliers']} outliers, largest gap after {s['largest_gap_index']}")
-    ax.set_xlabel("eigenvalue index i of G (solid: trained, faded: initialisation)")
+        ax.axvline(s["ggn_outliers"] + 0.5, color="k", ls="--" if n == 0 else ":", lw=1.2,
+                   label=f"{label}: {s['ggn_outliers']} outliers ({', '.join(f'{v} {l}' for l, v in s['ggn_outliers_by_level'].items() if v)})")
+    ax.set_xlabel("eigenvalue index i of G (pairs: trained, initialisation hatched)")
     ax.set_ylabel("share of λ_i by level")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.32)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
     ax.set_title("which level makes which eigenvalue", fontsize=9)
-    ax.legend(fontsize=6, loc="lower right")
+    ax.legend(fontsize=6, loc="upper center", ncol=2)
 
 
 # %%
@@ -108,8 +119,8 @@ for ax, prefix, title in [(axes[1, 0], "class-conditional_ggn", "class-condition
 model = RESULTS / "class-conditional"
 s = summary(model / "summary.json")
 panel_spectra(axes[1, 2], spectra(model, "ggn"),
-              f"model with σ_d = {s['sigma_d']:g} (σ_c = {s['sigma_c']:g}, σ_e = {s['sigma_e']:g}): "
-              f"{s['ggn_outliers']} outliers ({s['ggn_outliers_by_level']['class']} class, {s['ggn_outliers_by_level']['cross']} cross)",
+              f"model, σ_d = {s['sigma_d']:g}: {s['ggn_outliers']} outliers "
+              f"({s['ggn_outliers_by_level']['class']} class-led, {s['ggn_outliers_by_level']['cross']} cross-led)",
               s["ggn_bulk_edge"], s["ggn_outlier_margin"])
 fig.suptitle("Papyan's decomposition of the G-term: class level (outliers), cross-class level (mini-outliers), within-class bulk")
 save(fig, RESULTS / "figures", "class_structure")

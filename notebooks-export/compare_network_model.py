@@ -128,7 +128,7 @@ ax.set_xscale("log")
 ax.set_xlabel("logit scale: σ_z (models), measured logit std (network)")
 ax.set_ylabel("Trace/‖·‖")
 ax.set_title("Fig. 8: Trace/‖·‖ against the logit scale", fontsize=10)
-ax.legend(fontsize=6.5, loc="upper right")
+ax.legend(fontsize=6.5, loc="lower left")
 fig.suptitle("A trained ReLU MLP (Fashion-MNIST) beside the random models calibrated on it "
              f"({compared['seeds']} model seeds; verdicts in real/compare/compare.md)")
 save(fig, RESULTS / "figures", "compare_network_model")

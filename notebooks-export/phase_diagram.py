@@ -88,20 +88,20 @@ def edges(values):
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True, constrained_layout=True)
 vmax = np.nanmax([np.nanmax(simulated), np.nanmax(predicted), 1])
 seeds = len({r["seed"] for r in rows})
-for ax, data, title in [(axes[0], simulated, f"simulated (mean over {seeds} seed{'s' if seeds != 1 else ''} a cell)"),
-                        (axes[1], predicted, "theory (BBP positions, counted by the same edge + margin rule)")]:
+for ax, data, title in [(axes[0], simulated, "simulated"),
+                        (axes[1], predicted, "theory, counted by the simulation's edge + margin")]:
     mesh = ax.pcolormesh(edges(sigma_z), edges(snr), data, cmap="viridis", vmin=0, vmax=vmax, shading="flat")
     ax.plot(sigma_z, critical, "w--", lw=2, label="theory: BBP boundary θ₁ = 1/G(λ₊)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("logit standard deviation σ_z")
-    ax.set_title(f"outliers above the bulk: {title}")
+    ax.set_title(title, fontsize=10)
     ax.set_ylim(edges(snr)[0], edges(snr)[-1])
     ax.legend(loc="lower left", fontsize=8)
 axes[0].set_ylabel("SNR = σ_c² / σ_E²")
 fig.colorbar(mesh, ax=axes, label="number of outliers")
-fig.suptitle(f"Phase diagram of the Fort–Ganguli model: outliers vs logit scale and gradient clustering "
-             f"({seeds} seed{'s' if seeds != 1 else ''} a cell, {nz}×{ns} cells)")
+fig.suptitle(f"Outliers above the bulk in the Fort–Ganguli model over logit scale and SNR "
+             f"(mean over {seeds} seed{'s' if seeds != 1 else ''} a cell, {nz}×{ns} cells)")
 for ext in ("png", "pdf"):
     fig.savefig(OUT / f"phase_diagram.{ext}", dpi=150)
 print(f"wrote {OUT / 'phase_diagram.png'} and .pdf")

@@ -15,7 +15,7 @@ public enum ComparedStatistics {
         ("ggn_top", "G-term λ₁"),
         ("ggn_class_top", "λ₁(G_class)"),
         ("ggn_cross_top", "λ₁(G_cross)"),
-        ("ggn_bulk_edge", "bulk edge λ₁(G_within)"),
+        ("ggn_bulk_edge", "bulk edge (λ₁ of the residual G-term)"),
         ("ggn_outliers", "outliers above the bulk"),
         ("ggn_outliers_class", "outliers led by the class level"),
         ("ggn_outliers_cross", "outliers led by the cross-class level"),

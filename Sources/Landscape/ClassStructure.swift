@@ -129,19 +129,6 @@ public struct ClassStructure: Sendable {
             for cp in 0..<c where cp != a { beta[a * c + cp, a] = (mass[a * c + cp] / total).squareRoot() }
         }
 
-        // One tridiagonal reduction: every eigenvalue of Ĝ and each eigenvector's products with the
-        // gradient probe t and with the between-space basis.
-        var probes = Matrix(rows: size, cols: 1 + c * c)
-        probes.storage.replaceSubrange(0..<size, with: coordinates.gradientProbe!)
-        probes.storage.replaceSubrange(size..<(size * (1 + c * c)), with: basis.storage)
-        let spectrum = try Eigen.projections(g, onto: probes)
-        let cos2 = GaussNewtonCoordinates.cosineSquared(values: spectrum.values, projections: spectrum.projections, column: 0,
-                                                        gradientNormSquared: coordinates.gradientNormSquared)
-        gaussNewton = GaussNewtonSpectrum(eigenvalues: spectrum.values, gradientCosineSquared: cos2)
-        levels = (0..<size).map { i in
-            ClassStructure.shares(of: (0..<(c * c)).map { spectrum.projections[i, 1 + $0] }, beta: beta, classes: c)
-        }
-
         // The between term in its basis, M = basisᵀĜ·basis (C²×C²), and the two between levels' small matrices.
         let gb = BLAS.multiply(g, basis)                                    // Ĝ·basis, size × C²
         let between = BLAS.multiply(basis, transposeA: true, gb)             // C² × C²
@@ -163,15 +150,30 @@ public struct ClassStructure: Sendable {
                              alpha: -1, into: &within, at: 0, 0)
         BLAS.accumulateBlock(basisM, rows: 0..<size, cols: 0..<(c * c), basis.transposed, rows: 0..<(c * c), cols: 0..<size,
                              into: &within, at: 0, 0)
-        // All eigenvalues: the reduction dominates, so the whole bulk costs what its top would.
+        let bulk = GaussNewtonCoordinates(gram: ClassConditionalMoments.withinClassResidualGram(source), probabilities: p,
+                                          labels: nil, classes: c).matrix
+
+        // Three reductions, most of the cost (about 3.5 s at N·C = 3000 on 2 cores; run one after the
+        // other, since two multi-threaded OpenBLAS reductions at once took twice as long): every
+        // eigenvalue of Ĝ with each eigenvector's products with the gradient probe t and the
+        // between-space basis; and all eigenvalues of the within term and of the bulk (the reduction
+        // dominates, so the whole spectrum costs what its top would).
+        var probes = Matrix(rows: size, cols: 1 + c * c)
+        probes.storage.replaceSubrange(0..<size, with: coordinates.gradientProbe!)
+        probes.storage.replaceSubrange(size..<(size * (1 + c * c)), with: basis.storage)
+        let spectrum = try Eigen.projections(g, onto: probes)
         withinSpectrum = try Eigen.symmetric(within, vectors: false).values
+        bulkSpectrum = try Eigen.symmetric(bulk, vectors: false).values
+        let cos2 = GaussNewtonCoordinates.cosineSquared(values: spectrum.values, projections: spectrum.projections, column: 0,
+                                                        gradientNormSquared: coordinates.gradientNormSquared)
+        gaussNewton = GaussNewtonSpectrum(eigenvalues: spectrum.values, gradientCosineSquared: cos2)
+        levels = (0..<size).map { i in
+            ClassStructure.shares(of: (0..<(c * c)).map { spectrum.projections[i, 1 + $0] }, beta: beta, classes: c)
+        }
 
         let traceG = g.trace, traceBetween = between.trace
         let traceClass = classMatrix.trace
         traces = Levels(classLevel: traceClass, cross: traceBetween - traceClass, within: traceG - traceBetween)
-        let residuals = GaussNewtonCoordinates(gram: ClassConditionalMoments.withinClassResidualGram(source), probabilities: p,
-                                               labels: nil, classes: c)
-        bulkSpectrum = try Eigen.symmetric(residuals.matrix, vectors: false).values
         outliers = OutlierCount(eigenvalues: spectrum.values, noiseTopEigenvalues: Array(bulkSpectrum.prefix(c)), spikeRank: c)
         largestGapIndex = ClassStructure.largestGap(spectrum.values, within: 3 * c)
         classes = c

@@ -38,7 +38,7 @@ struct SimulateCommand: ParsableCommand {
                      config.sigmaZ, m.probabilities.meanMaxProbability, m.clustering.qSLSC, m.clustering.qSL, m.outliers.outliers,
                      m.outliers.bulkEdge, config.gradientPowerK, m.gradientPowerTopK, m.traceOverNorm.ratio, m.seconds))
         if let g = m.gram {
-            print(String(format: "G-term: λ₁ %.4g, bulk edge λ₁(G_within) %.4g, %d outliers (%@), largest gap after %d",
+            print(String(format: "G-term: λ₁ %.4g, bulk edge %.4g, %d outliers (%@), largest gap after %d",
                          g.structure.gaussNewton.eigenvalues.first ?? .nan, g.structure.outliers.bulkEdge, g.structure.outliers.outliers,
                          NetworkReport.levelCounts(g.structure), g.structure.largestGapIndex))
         }
