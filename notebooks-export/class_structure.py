@@ -21,7 +21,7 @@
 #
 # Top row: the 784-256-256-10 ReLU MLP of `make reproduce` after training and at initialisation —
 # eigenvalue histograms of G and of each term on log axes (the dashed line is the bulk edge
-# λ₁(G_within), the dotted one the outlier threshold edge + margin), and the share of each level in
+# (λ₁ of the residual G-term), the dotted one the outlier threshold edge + margin), and the share of each level in
 # the top 2C eigenvalues of G. Bottom row: the class-conditional and the Fort–Ganguli models
 # calibrated on the trained MLP (first model seed), and the class-conditional model with σ_d = 1
 # (`fortganguli simulate --sigma-d 1 --hessian full`): σ_d > 0 gives C outliers and a cross-class

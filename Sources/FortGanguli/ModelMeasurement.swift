@@ -48,7 +48,8 @@ public enum ModelSimulation {
     /// With `gramStatistics`, the statistics of the model's own Gram are computed for eq. 16 too.
     ///
     /// The bulk edge and outliers: for eq. 10 the Hessian is the G-term of the model's Gram, so they
-    /// come from Papyan's decomposition of it (`ClassStructure`: edge λ₁(G_within)), the rule every
+    /// come from the class structure of that Gram (`ClassStructure`: edge = λ₁ of the G-term of the
+    /// within-class Jacobian residuals), the rule every
     /// source — network, imported Gram — is counted by. For eq. 16 the bulk is its noise term
     /// (1/N)Σ e^μᵀP^μe^μ, which is the within-class part by construction (eq. 16 drops the cross
     /// terms), with the same margin rule (`OutlierCount`).
