@@ -152,3 +152,27 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual([p.sigmaD, p.sigmaS], [0.5, 0.3])
     }
 }
+
+/// Papyan's decomposition on the model's own Gram: it sums back to the model's eq. 10 Hessian
+/// (its G-term), and the outliers of eq. 10 are counted by it.
+final class ModelClassStructureTests: XCTestCase {
+    func testDecompositionOfTheModelsGramSumsBackToItsHessian() throws {
+        var c = ModelConfiguration()
+        (c.examples, c.classes, c.dimension, c.sigmaZ, c.hessian, c.mode, c.seed) = (30, 4, 200, 3.0, .full, .dense, 2)
+        (c.sigmaD, c.sigmaS) = (0.8, 0.5)
+        let model = try DenseModel(c)
+        let m = try ModelSimulation.measure(model)
+        let g = try XCTUnwrap(m.gram)
+        let dense = try Eigen.symmetric(try model.hessian(), vectors: false).values
+        let s = g.structure
+        for i in 0..<12 { XCTAssertEqual(s.gaussNewton.eigenvalues[i], dense[i], accuracy: 1e-10 * dense[0], "λ\(i)") }
+        XCTAssertEqual(s.trace, dense.reduce(0, +), accuracy: 1e-10 * s.trace)
+        XCTAssertEqual(s.traces.classLevel + s.traces.cross + s.traces.within, s.trace, accuracy: 1e-12 * s.trace)
+        for level in ClassStructure.Level.allCases {
+            let weighted = zip(s.gaussNewton.eigenvalues, s.levels).reduce(0.0) { $0 + $1.0 * $1.1.share(level) }
+            XCTAssertEqual(weighted, s.traces.share(level), accuracy: 1e-10 * s.trace, "\(level)")
+        }
+        XCTAssertEqual(m.outliers, s.outliers, "eq. 10 counts its outliers by its Gram's class structure")
+        XCTAssertGreaterThan(s.traces.classLevel + s.traces.cross, 0.05 * s.trace, "σ_d, σ_s > 0 put weight in the between levels")
+    }
+}

@@ -72,8 +72,17 @@ final class MeasurementTests: XCTestCase {
         }
         let hTerm = try Eigen.symmetric(dense + (-1) * gn, vectors: false).values
         XCTAssertEqual(h.hTermTop[0], hTerm[0], accuracy: 1e-6 * max(abs(hTerm[0]), 1e-12))
-        // The G-term from the Gram: its trace is the dense Gauss–Newton matrix's.
-        XCTAssertEqual(m.gram.structure.trace, gn.trace, accuracy: 1e-10 * gn.trace)
+        // Papyan's decomposition of this network's G-term sums back to the dense Gauss–Newton matrix:
+        // its eigenvalues and trace, and Σ_i λ_i·share_X(i) = Tr(G_X) for each level X.
+        let s = m.gram.structure
+        XCTAssertEqual(s.trace, gn.trace, accuracy: 1e-10 * gn.trace)
+        let gnValues = try Eigen.symmetric(gn, vectors: false).values
+        for i in 0..<8 { XCTAssertEqual(s.gaussNewton.eigenvalues[i], gnValues[i], accuracy: 1e-10 * gnValues[0], "G λ\(i)") }
+        for level in ClassStructure.Level.allCases {
+            let weighted = zip(s.gaussNewton.eigenvalues, s.levels).reduce(0.0) { $0 + $1.0 * $1.1.share(level) }
+            XCTAssertEqual(weighted, s.traces.share(level), accuracy: 1e-10 * gn.trace, "\(level)")
+        }
+        for l in s.levels { XCTAssertEqual(l.classLevel + l.cross + l.within, 1, accuracy: 1e-12) }
     }
 
     /// Fig. 1 on real Fashion-MNIST images at initialisation: q^SLSC > q^SL > |q^DL| for an MLP and a
