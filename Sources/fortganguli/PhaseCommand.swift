@@ -44,31 +44,26 @@ enum PhaseRunner {
             manifest = .object(pairs)
         }
         let table = try ResumableTable(folder: output, name: "phase.csv", header: header, keyColumns: 3, manifest: manifest)
-        var pending: [(Int, Int, Int)] = []
+        var cells: [(i: Int, j: Int, config: ModelConfiguration)] = []
         for i in 0..<grid.sigmaZ.points { for j in 0..<grid.snrPoints { for k in 0..<grid.seeds {
-            let c = grid.configuration(sigmaZPoint: i, snrPoint: j, seed: k)
-            if !table.isDone([String(i), String(j), String(c.seed)]) { pending.append((i, j, k)) }
+            cells.append((i, j, grid.configuration(sigmaZPoint: i, snrPoint: j, seed: k)))
         } } }
-        let total = grid.sigmaZ.points * grid.snrPoints * grid.seeds
-        let progress = Progress(total: total, alreadyDone: total - pending.count, label: "phase")
-        for (i, j, k) in pending {
-            let c = grid.configuration(sigmaZPoint: i, snrPoint: j, seed: k)
+        try table.fill(cells, label: "phase", key: { [String($0.i), String($0.j), String($0.config.seed)] }) { i, j, c in
             let m = try ModelSimulation.run(c)
             // The theory of this very sample (its signal Gram), its outliers counted by the
             // simulation's rule: above the edge by the sampled margin. Eq. 10 has no theory (nan).
             let theory = c.hessian == .paper ? try? ModelTheory(c, signalGram: m.signalGram) : nil
             let top = m.eigenvalues.first ?? .nan
-            try table.append([String(i), String(j), String(c.seed), formatNumber(c.sigmaZ), formatNumber(grid.snrGrid[j]),
+            return ([String(i), String(j), String(c.seed), formatNumber(c.sigmaZ), formatNumber(grid.snrGrid[j]),
                               formatNumber(c.sigmaC), String(m.outliers.outliers), formatNumber(top),
                               formatNumber(m.outliers.bulkEdge), formatNumber(m.outliers.margin),
                               formatNumber((top - m.outliers.bulkEdge) / m.outliers.bulkEdge), formatNumber(m.gradientPowerTopK),
                               theory.map { String($0.outliers(margin: m.outliers.margin)) } ?? "nan", theory.map { String($0.outliers) } ?? "nan",
                               formatNumber(theory?.bulk.edge ?? .nan), formatNumber(theory?.outlierPositions.first ?? .nan),
-                              formatNumber(theory?.bulk.bbpThreshold ?? .nan), formatNumber(theory?.spikes.first ?? .nan)])
-            progress.step(String(format: "σ_z = %.3g, SNR = %.3g: %d outliers (theory %@)", c.sigmaZ, grid.snrGrid[j],
-                                 m.outliers.outliers, theory.map { String($0.outliers(margin: m.outliers.margin)) } ?? "–"))
+                              formatNumber(theory?.bulk.bbpThreshold ?? .nan), formatNumber(theory?.spikes.first ?? .nan)],
+                    String(format: "σ_z = %.3g, SNR = %.3g: %d outliers (theory %@)", c.sigmaZ, grid.snrGrid[j],
+                           m.outliers.outliers, theory.map { String($0.outliers(margin: m.outliers.margin)) } ?? "–"))
         }
-        progress.finish()
-        print("phase: \(total) rows in \(table.url.path)")
+        print("phase: \(cells.count) rows in \(table.url.path)")
     }
 }

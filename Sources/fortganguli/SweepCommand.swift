@@ -66,27 +66,19 @@ enum SweepRunner {
 
     static func run(_ s: SigmaZSweep, folder: String, label: String) throws {
         let table = try ResumableTable(folder: folder, name: "sweep.csv", header: header, keyColumns: 3, manifest: manifest(s))
-        let total = s.points * s.seeds
-        var pending: [(Int, Int)] = []
-        for p in 0..<s.points { for k in 0..<s.seeds {
-            let c = s.configuration(point: p, seed: k)
-            if !table.isDone([String(p), formatNumber(c.sigmaZ), String(c.seed)]) { pending.append((p, k)) }
-        } }
-        let progress = Progress(total: total, alreadyDone: total - pending.count, label: label)
-        for (p, k) in pending {
-            let c = s.configuration(point: p, seed: k)
+        let cells = (0..<s.points).flatMap { p in (0..<s.seeds).map { (p, s.configuration(point: p, seed: $0)) } }
+        try table.fill(cells, label: label, key: { [String($0.0), formatNumber($0.1.sigmaZ), String($0.1.seed)] }) { p, c in
             let m = try ModelSimulation.run(c)
-            try table.append([String(p), formatNumber(c.sigmaZ), String(c.seed), formatNumber(c.sigmaC), formatNumber(c.sigmaD),
+            return ([String(p), formatNumber(c.sigmaZ), String(c.seed), formatNumber(c.sigmaC), formatNumber(c.sigmaD),
                               formatNumber(c.sigmaS), formatNumber(c.sigmaE),
                               formatNumber(m.probabilities.meanMaxProbability), formatNumber(m.probabilities.meanEntropyBits),
                               formatNumber(m.clustering.qSLSC), formatNumber(m.clustering.qSL), formatNumber(m.clustering.qDL),
                               formatNumber(m.eigenvalues.first ?? .nan), formatNumber(m.outliers.bulkEdge), String(m.outliers.outliers),
                               formatNumber(m.gradientPowerTopK), formatNumber(m.traceOverNorm.trace), "0",
                               formatNumber(m.traceOverNorm.spectralNorm), formatNumber(m.traceOverNorm.ratio),
-                              formatNumber(m.hyperplane.mean), formatNumber(m.hyperplane.standardError)])
-            progress.step(String(format: "σ_z = %.3g seed %d: λ₁ %.3g, %d outliers", c.sigmaZ, c.seed, m.eigenvalues.first ?? .nan, m.outliers.outliers))
+                              formatNumber(m.hyperplane.mean), formatNumber(m.hyperplane.standardError)],
+                    String(format: "σ_z = %.3g seed %d: λ₁ %.3g, %d outliers", c.sigmaZ, c.seed, m.eigenvalues.first ?? .nan, m.outliers.outliers))
         }
-        progress.finish()
-        print("\(label): \(total) rows in \(table.url.path)")
+        print("\(label): \(cells.count) rows in \(table.url.path)")
     }
 }

@@ -65,6 +65,21 @@ final class ResumableTable {
 
     func isDone(_ key: [String]) -> Bool { done.contains(key.joined(separator: ",")) }
 
+    /// Computes and appends, in order, the row of every item whose key is not in the table yet, with a
+    /// progress line (`label`, the item's `detail`); items already done are skipped, so a rerun
+    /// resumes. `key` gives an item's key columns; `row` its whole row and a short detail.
+    func fill<Item>(_ items: [Item], label: String, key: (Item) -> [String],
+                    row: (Item) throws -> (fields: [String], detail: String)) throws {
+        let pending = items.filter { !isDone(key($0)) }
+        let progress = Progress(total: items.count, alreadyDone: items.count - pending.count, label: label)
+        for item in pending {
+            let (fields, detail) = try row(item)
+            try append(fields)
+            progress.step(detail)
+        }
+        progress.finish()
+    }
+
     /// Appends one row and flushes it to disk.
     func append(_ fields: [String]) throws {
         precondition(fields.count == header.count, "row has \(fields.count) fields, header \(header.count)")

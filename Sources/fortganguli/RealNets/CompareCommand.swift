@@ -86,19 +86,14 @@ struct CompareCommand: ParsableCommand {
                                     ("first_model_seed", .string(String(firstModelSeed))), ("level", .number(level))])
         let table = try ResumableTable(folder: output, name: "compare-trajectory.csv", header: ["step"] + ComparisonReport.rowHeader(),
                                        keyColumns: 1, manifest: manifest)
-        let steps = folder.steps
-        let pending = steps.filter { !table.isDone([String($0)]) }
-        let progress = Progress(total: steps.count, alreadyDone: steps.count - pending.count, label: "compare")
-        for step in pending {
-            let network = try folder.network(step: step, data: data)
-            let m = try NetworkMeasurement(network: network, inputs: x, labels: y, settings: settings)
+        try table.fill(folder.steps, label: "compare", key: { [String($0)] }) { step in
+            let m = try NetworkMeasurement(network: try folder.network(step: step, data: data), inputs: x, labels: y, settings: settings)
             let cmp = try compare(m, progress: nil)
-            try table.append([String(step)] + ComparisonReport.row(cmp))
             let q = cmp.statistic("ggn_top")!
-            progress.step(String(format: "step %d: σ_z %.3g, G-term λ₁ network %.4g, class-conditional model %.4g", step, m.gram.logitScale,
-                                 q.observed, q.models.first { $0.kind == .classConditional }?.agreement.modelMean ?? .nan))
+            return ([String(step)] + ComparisonReport.row(cmp),
+                    String(format: "step %d: σ_z %.3g, G-term λ₁ network %.4g, class-conditional model %.4g", step, m.gram.logitScale,
+                           q.observed, q.models.first { $0.kind == .classConditional }?.agreement.modelMean ?? .nan))
         }
-        progress.finish()
-        print("compare: \(steps.count) rows in \(table.url.path)")
+        print("compare: \(folder.steps.count) rows in \(table.url.path)")
     }
 }

@@ -33,17 +33,14 @@ struct ScaleSweepCommand: ParsableCommand {
             ("hyperplanes", .integer(measurement.hyperplanes.value))])
         let table = try ResumableTable(folder: output, name: "scale.csv", header: ["point", "alpha"] + NetworkReport.rowHeader,
                                        keyColumns: 1, manifest: manifest)
-        let pending = (0..<n).filter { !table.isDone([String($0)]) }
-        let progress = Progress(total: n, alreadyDone: n - pending.count, label: "scale-sweep")
-        for i in pending {
+        var s = measurement.settings
+        (s.densityProbes, s.hTermTopK) = (0, 0)   // neither is in the row
+        try table.fill(Array(0..<n), label: "scale-sweep", key: { [String($0)] }) { i in
             let net = Network(architecture: arch, seed: initSeed, scale: grid[i])
-            var s = measurement.settings
-            (s.densityProbes, s.hTermTopK) = (0, 0)   // neither is in the row
             let m = try NetworkMeasurement(network: net, inputs: x, labels: y, settings: s)
-            try table.append([String(i), formatNumber(grid[i])] + NetworkReport.row(m, topK: s.topK))
-            progress.step(String(format: "α = %.3g: logit std %.3g, Trace/‖H‖ %.3g", grid[i], m.gram.logitScale, m.hessian?.traceOverNorm ?? .nan))
+            return ([String(i), formatNumber(grid[i])] + NetworkReport.row(m, topK: s.topK),
+                    String(format: "α = %.3g: logit std %.3g, Trace/‖H‖ %.3g", grid[i], m.gram.logitScale, m.hessian?.traceOverNorm ?? .nan))
         }
-        progress.finish()
         print("scale-sweep: \(n) rows in \(table.url.path)")
     }
 }

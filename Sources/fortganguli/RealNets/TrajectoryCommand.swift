@@ -23,18 +23,12 @@ struct TrajectoryCommand: ParsableCommand {
                                     ("hyperplanes", .integer(measurement.hyperplanes.value)), ("seed", .string(String(measurement.seed)))])
         let table = try ResumableTable(folder: output ?? runFolder, name: "trajectory.csv", header: ["step"] + NetworkReport.rowHeader,
                                        keyColumns: 1, manifest: manifest)
-        let steps = run.steps
-        let pending = steps.filter { !table.isDone([String($0)]) }
-        let progress = Progress(total: steps.count, alreadyDone: steps.count - pending.count, label: "trajectory")
-        for step in pending {
-            let net = try run.network(step: step, data: data)
-            var s = measurement.settings
-            (s.densityProbes, s.hTermTopK) = (0, 0)   // neither is in the row
-            let m = try NetworkMeasurement(network: net, inputs: x, labels: y, settings: s)
-            try table.append([String(step)] + NetworkReport.row(m, topK: s.topK))
-            progress.step("step \(step): λ₁ \(String(format: "%.4g", m.hessian?.top.first ?? .nan))")
+        var s = measurement.settings
+        (s.densityProbes, s.hTermTopK) = (0, 0)   // neither is in the row
+        try table.fill(run.steps, label: "trajectory", key: { [String($0)] }) { step in
+            let m = try NetworkMeasurement(network: try run.network(step: step, data: data), inputs: x, labels: y, settings: s)
+            return ([String(step)] + NetworkReport.row(m, topK: s.topK), "step \(step): λ₁ \(String(format: "%.4g", m.hessian?.top.first ?? .nan))")
         }
-        progress.finish()
-        print("trajectory: \(steps.count) rows in \(table.url.path)")
+        print("trajectory: \(run.steps.count) rows in \(table.url.path)")
     }
 }
