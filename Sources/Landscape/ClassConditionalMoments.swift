@@ -138,12 +138,14 @@ public struct ClassConditionalMoments: Sendable {
         raw.paperMeans.map { raw.paperSigmaC2 > 0 ? max($0 / raw.paperSigmaC2, 0).squareRoot() : 1 }
     }
 
-    public init(_ source: LogitGradientGram) {
+    /// - Parameters: pairSums: the unit-vector pair sums of `source`, if the caller has them (they are
+    ///   the q statistics' too).
+    public init(_ source: LogitGradientGram, pairSums: LogitGradientPairSums? = nil) {
         let (c, y) = (source.classes, source.labels)
         let counts = source.classCounts
         let (meanGram, within, raw) = ClassConditionalMoments.estimate(source.gram, labels: y, classes: c, counts: counts)
         (classes, self.counts, self.meanGram, withinEnergy, self.raw) = (c, counts, meanGram, within, raw)
-        let sums = LogitGradientPairSums(gram: source.gram, labels: y, classes: c)
+        let sums = pairSums ?? LogitGradientPairSums(gram: source.gram, labels: y, classes: c)
         cosines = ClassConditionalMoments.cosineBlocks(sums)
         let pooled = Self.odds(cosines.ownClass)
         let odds = (0..<c).map { k -> Double in

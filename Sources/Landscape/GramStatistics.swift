@@ -24,8 +24,9 @@ public struct GramStatistics: Sendable {
         logitScale = source.logitScale
         accuracy = source.accuracy
         probabilities = ProbabilityStatistics(probabilities: source.probabilities, classes: c)
-        clustering = LogitGradientClustering(LogitGradientPairSums(gram: source.gram, labels: source.labels, classes: c))
-        moments = ClassConditionalMoments(source)
+        let pairSums = LogitGradientPairSums(gram: source.gram, labels: source.labels, classes: c)
+        clustering = LogitGradientClustering(pairSums)
+        moments = ClassConditionalMoments(source, pairSums: pairSums)
         structure = try ClassStructure(source)
         let size = source.examples * c
         meanLogitGradientNorm = (0..<size).reduce(0.0) { $0 + max(source.gram[$1, $1], 0).squareRoot() } / Double(size)
