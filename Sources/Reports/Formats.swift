@@ -4,6 +4,8 @@ import Foundation
 public indirect enum JSON {
     case number(Double)
     case integer(Int)
+    /// A seed or other unsigned 64-bit value, written exactly (JSON numbers have no size limit; Python reads them exactly).
+    case unsigned(UInt64)
     case string(String)
     case bool(Bool)
     case array([JSON])
@@ -17,7 +19,8 @@ public indirect enum JSON {
         switch self {
         case .number(let v): return v.isFinite ? formatNumber(v) : "null"
         case .integer(let i): return String(i)
-        case .string(let s): return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .unsigned(let u): return String(u)
+        case .string(let s): return JSON.quoted(s)
         case .bool(let b): return b ? "true" : "false"
         case .null: return "null"
         case .array(let items):
@@ -27,8 +30,25 @@ public indirect enum JSON {
             return "[\n" + items.map { pad + $0.render(indent: indent + 1) }.joined(separator: ",\n") + "\n" + close + "]"
         case .object(let pairs):
             if pairs.isEmpty { return "{}" }
-            return "{\n" + pairs.map { pad + "\"\($0.0)\": " + $0.1.render(indent: indent + 1) }.joined(separator: ",\n") + "\n" + close + "}"
+            return "{\n" + pairs.map { pad + JSON.quoted($0.0) + ": " + $0.1.render(indent: indent + 1) }.joined(separator: ",\n") + "\n" + close + "}"
         }
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped (RFC 8259 §7).
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
     }
 
     public var data: Data { (render() + "\n").data(using: .utf8)! }
