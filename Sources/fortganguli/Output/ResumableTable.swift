@@ -1,66 +1,121 @@
 import Foundation
 import Reports
 
-/// A CSV file that grows one finished row at a time and survives interruption: each row is
-/// written whole and flushed, a rerun reads the keys already done, and a torn last line (from a
-/// kill mid-write) is cut off. A manifest beside it records the arguments, so a rerun with other
-/// arguments is refused instead of mixing two experiments in one file.
+/// A CSV file that grows one finished row at a time and survives interruption.
+///
+/// Opening it takes the folder's lock (a second writer is refused) and checks that the folder
+/// holds this command's results. A rerun reads the keys already done and computes only the rest.
+/// The whole table is checked before anything is changed: a header of another version or a
+/// malformed row is refused with its line number and the file is left as it was; only a torn last
+/// line (a kill mid-write) is dropped, through a temporary copy renamed over the table, never in
+/// place. A manifest beside the table (`<stem>.json`) records every argument that changes the
+/// rows; a rerun with other arguments is refused, naming the first argument that differs.
 final class ResumableTable {
     let url: URL
     let header: [String]
-    private let handle: FileHandle
+    private var handle: FileHandle?
     /// Keys (first `keyColumns` fields) of rows already present.
     private(set) var done: Set<String> = []
     let keyColumns: Int
+    private let folder: URL
+    private let manifestURL: URL
+    private let createdFolder: Bool
+    private var createdTable = false
+    private var appended = 0
+    private var token: UUID?
 
     /// Opens or creates `folder/name` with `header`; `manifest` is compared with `folder/<stem>.json`.
-    init(folder: String, name: String, header: [String], keyColumns: Int, manifest: JSON) throws {
-        let dir = URL(fileURLWithPath: folder).standardizedFileURL
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: dir.path, isDirectory: &isDir), !isDir.boolValue {
-            throw ToolError("output path \(folder) is a file, not a folder; choose another --output")
-        }
-        try OutputFolder.makeDirectories(dir, shownAs: folder)
-        guard fm.isWritableFile(atPath: dir.path) else {
-            throw ToolError("cannot write to output folder \(folder) (permission denied); choose a writable --output")
-        }
-        url = dir.appendingPathComponent(name)
+    init(folder path: String, name: String, header: [String], keyColumns: Int, manifest: JSON) throws {
+        folder = URL(fileURLWithPath: path).standardizedFileURL
+        url = folder.appendingPathComponent(name)
+        manifestURL = folder.appendingPathComponent((name as NSString).deletingPathExtension + ".json")
         self.header = header
         self.keyColumns = keyColumns
-        let manifestURL = dir.appendingPathComponent((name as NSString).deletingPathExtension + ".json")
-        let manifestText = manifest.render() + "\n"
-        if let old = try? String(contentsOf: manifestURL, encoding: .utf8), fm.fileExists(atPath: url.path) {
-            guard old == manifestText else {
-                throw ToolError("\(url.path) holds a run with other arguments (see \(manifestURL.lastPathComponent)); use a new --output or delete it")
-            }
-        } else {
-            do { try manifestText.write(to: manifestURL, atomically: true, encoding: .utf8) } catch {
-                throw ToolError("cannot write \(manifestURL.path) (\(OutputFolder.reason(error))); choose a writable --output")
-            }
+        createdFolder = try OutputFolder.prepare(folder, shownAs: path)
+        do { try open(manifest: manifest, shownAs: path) } catch {
+            if createdFolder { OutputFolder.removeIfEmpty(folder) }
+            throw error
         }
+        let (url, manifestURL, folder, created) = (url, manifestURL, folder, createdFolder)
+        token = Interruption.register { [weak self] in
+            guard let self, self.createdTable, self.appended == 0 else { return }
+            ResumableTable.discard(url: url, manifest: manifestURL, folder: folder, createdFolder: created)
+        }
+    }
+
+    private func open(manifest: JSON, shownAs path: String) throws {
+        let fm = FileManager.default
         let headerLine = header.joined(separator: ",")
-        if fm.fileExists(atPath: url.path) {
-            let data = try Data(contentsOf: url)
-            var text = String(decoding: data, as: UTF8.self)
+        var isDir: ObjCBool = false
+        let exists = fm.fileExists(atPath: url.path, isDirectory: &isDir)
+        if exists && isDir.boolValue {
+            throw ToolError("\(url.path) is a folder, not a table; remove it or choose another --output")
+        }
+        let manifestText = manifest.render() + "\n"
+        if exists {
+            try ResumableTable.compare(manifest: manifestText, with: manifestURL, table: url)
+            let text = try readText(url)
+            var complete = text
             if !text.isEmpty && !text.hasSuffix("\n") {
-                // Torn last row: drop it, it will be recomputed.
-                text = String(text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)])
-                try text.data(using: .utf8)!.write(to: url)
+                complete = String(text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)])
             }
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-            if lines.isEmpty { try (headerLine + "\n").write(to: url, atomically: true, encoding: .utf8) }
-            else {
-                guard lines.removeFirst() == headerLine else {
-                    throw ToolError("\(url.path) has another header than this version writes; use a new --output")
+            let lines = complete.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            if let first = lines.first, first != headerLine {
+                throw ToolError("\(url.path) has another header than this version writes; choose a new --output")
+            }
+            for (i, line) in lines.enumerated().dropFirst() {
+                let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                guard fields.count == header.count else {
+                    throw ToolError("\(url.path) line \(i + 1) has \(fields.count) fields instead of \(header.count); the table is damaged: delete that line, or the table, and rerun")
                 }
-                for line in lines { done.insert(line.split(separator: ",").prefix(keyColumns).joined(separator: ",")) }
+                done.insert(fields.prefix(keyColumns).joined(separator: ","))
+            }
+            if lines.isEmpty { complete = headerLine + "\n" }
+            if complete != text {
+                // A torn last row, or an empty file: replace the table by its complete rows.
+                try AtomicFile.write(complete.data(using: .utf8)!, to: url)
             }
         } else {
-            try (headerLine + "\n").write(to: url, atomically: true, encoding: .utf8)
+            try AtomicFile.write(manifestText.data(using: .utf8)!, to: manifestURL)
+            CrashPoint.reached("table: manifest written, no table")
+            try AtomicFile.write((headerLine + "\n").data(using: .utf8)!, to: url)
+            createdTable = true
         }
-        handle = try FileHandle(forWritingTo: url)
-        try handle.seekToEnd()
+        do {
+            let h = try FileHandle(forWritingTo: url)
+            try h.seekToEnd()
+            handle = h
+        } catch {
+            throw FileFailure(path: url.path, code: OutputFolder.posixCode(error))
+        }
+    }
+
+    private func readText(_ url: URL) throws -> String {
+        do { return String(decoding: try Data(contentsOf: url), as: UTF8.self) } catch {
+            throw ToolError("cannot read \(url.path) (\(String(cString: strerror(OutputFolder.posixCode(error))))); check its permissions")
+        }
+    }
+
+    /// Refuses a rerun whose manifest differs from the table's, naming the first differing argument.
+    static func compare(manifest new: String, with manifestURL: URL, table: URL) throws {
+        guard let old = try? String(contentsOf: manifestURL, encoding: .utf8) else {
+            throw ToolError("\(table.path) has no manifest \(manifestURL.lastPathComponent), so its arguments are unknown; choose a new --output")
+        }
+        guard old != new else { return }
+        func pairs(_ text: String) -> [String: String] {
+            guard let o = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
+            return o.mapValues { value in
+                if let n = value as? NSNumber { return n.stringValue }
+                return String(describing: value)
+            }
+        }
+        let (was, now) = (pairs(old), pairs(new))
+        let keys = Array(Set(was.keys).union(now.keys)).sorted()
+        if let key = keys.first(where: { was[$0] != now[$0] }) {
+            let flag = "--" + key.replacingOccurrences(of: "_", with: "-")
+            throw ToolError("\(table.path) was made with \(flag) \(was[key] ?? "(not recorded)"), this run has \(now[key] ?? "(none)"); rerun with the same arguments to resume, or choose a new --output")
+        }
+        throw ToolError("\(table.path) holds a run with other arguments (see \(manifestURL.lastPathComponent)); rerun with the same arguments to resume, or choose a new --output")
     }
 
     func isDone(_ key: [String]) -> Bool { done.contains(key.joined(separator: ",")) }
@@ -80,15 +135,44 @@ final class ResumableTable {
         progress.finish()
     }
 
-    /// Appends one row and flushes it to disk.
+    /// Appends one row and flushes it to disk; an interruption waits for it.
     func append(_ fields: [String]) throws {
         precondition(fields.count == header.count, "row has \(fields.count) fields, header \(header.count)")
-        try handle.write(contentsOf: (fields.joined(separator: ",") + "\n").data(using: .utf8)!)
-        try handle.synchronize()
-        done.insert(fields.prefix(keyColumns).joined(separator: ","))
+        let line = Data((fields.joined(separator: ",") + "\n").utf8)
+        try Interruption.critical {
+            guard let handle else { return }
+            CrashPoint.reached("table: before row \(fields.prefix(keyColumns).joined(separator: ","))")
+            do {
+                if CrashPoint.tornRows {
+                    try handle.write(contentsOf: line.prefix(line.count / 2))
+                    CrashPoint.reached("table: half a row written")
+                    try handle.write(contentsOf: line.suffix(from: line.count / 2))
+                } else {
+                    try handle.write(contentsOf: line)
+                }
+                try handle.synchronize()
+            } catch {
+                throw FileFailure(path: url.path, code: OutputFolder.posixCode(error))
+            }
+            appended += 1
+            done.insert(fields.prefix(keyColumns).joined(separator: ","))
+        }
     }
 
-    deinit { try? handle.close() }
+    /// Removes a table this run created and gave no row (a run that failed before its first row).
+    private static func discard(url: URL, manifest: URL, folder: URL, createdFolder: Bool) {
+        unlink(url.path)
+        unlink(manifest.path)
+        if createdFolder { OutputFolder.removeIfEmpty(folder) }
+    }
+
+    deinit {
+        try? handle?.close()
+        if let token { Interruption.unregister(token) }
+        if createdTable && appended == 0 {
+            ResumableTable.discard(url: url, manifest: manifestURL, folder: folder, createdFolder: createdFolder)
+        }
+    }
 }
 
 /// A progress line on the terminal (standard error, only when it is a terminal): done/total, rate, time left.

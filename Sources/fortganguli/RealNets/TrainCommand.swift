@@ -47,14 +47,21 @@ struct TrainCommand: ParsableCommand {
         let run = URL(fileURLWithPath: output)
         func checkpointURL(_ s: Int) -> URL { run.appendingPathComponent(String(format: "step-%06d.safetensors", s)) }
         func stateURL(_ s: Int) -> URL { run.appendingPathComponent(String(format: ".optimizer-%06d.safetensors", s)) }
-        // Resume from the last logged checkpoint that has its optimiser state.
+        // Resume from the last logged step. `record` keeps a logged step's optimiser state until the
+        // next step is logged, so the last logged step always has its state; older states left by a
+        // kill between the log row and the deletion are removed here.
         var net = Network(architecture: arch, seed: seed, scale: weightScale)
         var state = OptimizerState(parameters: arch.parameterCount)
         var startStep = 0
-        if let last = schedule.last(where: { log.isDone([String($0)]) && FileManager.default.fileExists(atPath: stateURL($0).path) }) {
+        let logged = schedule.filter { log.isDone([String($0)]) }
+        if let last = logged.last {
+            guard FileManager.default.fileExists(atPath: stateURL(last).path), FileManager.default.fileExists(atPath: checkpointURL(last).path) else {
+                throw ToolError("\(output) logs step \(last) but its checkpoint or optimiser state is missing; delete the run folder to start over")
+            }
             net = try Checkpoint.read(checkpointURL(last), architecture: arch).network
             state = try TrainCommand.readState(stateURL(last), arch: arch)
             startStep = last
+            for s in schedule where s != last { try? FileManager.default.removeItem(at: stateURL(s)) }
             if last == schedule.last! { print("train: \(output) is complete (\(last) steps)"); return }
         }
         let evalTrain = train.batch(Array(0..<min(evalExamples.value, train.labels.count)))
@@ -67,17 +74,24 @@ struct TrainCommand: ParsableCommand {
             return ToolError(String(format: "training diverged at step %d (loss is not finite); kept the last good checkpoint %@; lower --learning-rate",
                                     s, checkpointURL(lastGood).lastPathComponent))
         }
+        // Crash-consistent order: checkpoint and optimiser state (each written whole and renamed into
+        // place), then the log row, and only then the previous state is deleted. A kill anywhere
+        // leaves the last logged step with its checkpoint and state, so a rerun resumes from it and
+        // recomputes (bit for bit) whatever was not logged.
         func record(_ s: Int) throws {
             let tr = Trainer.evaluate(net, inputs: evalTrain.0, labels: evalTrain.1)
             let te = Trainer.evaluate(net, inputs: evalTest.0, labels: evalTest.1)
             guard tr.loss.isFinite && te.loss.isFinite else { throw diverged(s) }
             try Checkpoint.write(net, metadata: ["step": String(s), "train_loss": formatNumber(tr.loss),
                                                  "train_accuracy": formatNumber(tr.accuracy)], to: checkpointURL(s))
+            CrashPoint.reached("train: checkpoint \(s) written")
             try TrainCommand.writeState(state, arch: arch, to: stateURL(s))
-            if s > 0 { try? FileManager.default.removeItem(at: stateURL(lastGood)) }
+            CrashPoint.reached("train: optimiser state \(s) written")
             try log.append([String(s), formatNumber(tr.loss), formatNumber(tr.accuracy), formatNumber(te.loss), formatNumber(te.accuracy),
                             formatNumber(BLAS.dot(net.parameters, net.parameters).squareRoot()),
                             formatNumber(Date().timeIntervalSince(clock))])
+            CrashPoint.reached("train: log row \(s) written")
+            if s != lastGood { try? FileManager.default.removeItem(at: stateURL(lastGood)) }
             lastGood = s
         }
         if startStep == 0 && !log.isDone(["0"]) { try record(0) }
