@@ -37,10 +37,11 @@ struct FolderRecord {
         try AtomicFile.write(json.data, to: folder.appendingPathComponent(FolderRecord.fileName))
     }
 
-    /// Checks that `command` may write `folder` (under its lock) and records it as the owner of a
-    /// folder that has none. A folder without a record that holds visible files was not written
-    /// by this tool (or by an older version of it) and is refused; sub-folders alone are fine.
-    static func claim(_ folder: URL, shownAs path: String, command: String) throws {
+    /// Checks that `command` may write `folder`: a folder whose record names another command is
+    /// refused, and so is a folder without a record that holds visible files (it was not written
+    /// by this tool, or by an older version of it); sub-folders alone are fine. Reads only, so it
+    /// runs before the lock is taken and again under it.
+    static func check(_ folder: URL, shownAs path: String, command: String) throws {
         if let record = read(folder) {
             guard record.command == command || guests[command, default: []].contains(record.command) else {
                 throw ToolError("output folder \(path) holds results of `fortganguli \(record.command)`; give `\(command)` another --output")
@@ -55,7 +56,12 @@ struct FolderRecord {
         if let first = visibleFiles.sorted().first {
             throw ToolError("output folder \(path) holds files that fortganguli \(command) did not write (e.g. \(first)); choose an empty or new --output")
         }
-        try FolderRecord(command: command, invocation: Invocation.id, files: []).write(to: folder)
+    }
+
+    /// Under the folder's lock: checks again and records `command` as the owner of a folder that has none.
+    static func claim(_ folder: URL, shownAs path: String, command: String) throws {
+        try check(folder, shownAs: path, command: command)
+        if read(folder) == nil { try FolderRecord(command: command, invocation: Invocation.id, files: []).write(to: folder) }
     }
 }
 

@@ -48,7 +48,8 @@ final class OutputFolder {
         var isDir: ObjCBool = false
         let existed = fm.fileExists(atPath: url.path, isDirectory: &isDir)
         if existed && !isDir.boolValue { throw ToolError("output path \(path) is a file, not a folder; choose another --output") }
-        if !existed { try makeDirectories(url, shownAs: path) }
+        if existed { try FolderRecord.check(url, shownAs: path, command: Invocation.command) }   // before the lock file is made
+        else { try makeDirectories(url, shownAs: path) }
         do {
             try FolderLock.acquire(url, shownAs: path)
             try recover(url)
