@@ -318,4 +318,33 @@ final class DurabilityTests: ToolTestCase {
         XCTAssertEqual(help.status, 0)
         XCTAssertTrue(help.stdout.contains("USAGE"), help.stdout)
     }
+
+    /// A full disk is one line naming the file, and a folder the run created is removed. Needs a
+    /// small tmpfs (root); skipped where mounting is not allowed.
+    func testFullDiskIsOneLine() throws {
+        let mountPoint = try temporaryFolder().appendingPathComponent("tiny")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: false)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint.path]
+        (mount.standardOutput, mount.standardError) = (FileHandle.nullDevice, FileHandle.nullDevice)
+        guard (try? mount.run()) != nil else { throw XCTSkip("cannot run mount") }
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { throw XCTSkip("mounting a tmpfs is not allowed here") }
+        defer {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = [mountPoint.path]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        for args in [["simulate", "--examples", "100", "--classes", "10"], ["sweep", "--points", "400", "--seeds", "1"] + small] {
+            let folder = mountPoint.appendingPathComponent(args[0])
+            let r = try run(args + ["--output", folder.path])
+            XCTAssertEqual(r.status, 1)
+            XCTAssertEqual(lines(r.stderr).count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(folder.path) && r.stderr.contains("No space left"), r.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: mountPoint.appendingPathComponent("simulate").path))
+    }
 }
