@@ -56,7 +56,7 @@ public enum GramFolder {
             }
         }
         if let bad = labels.values.firstIndex(where: { !($0 >= 0 && $0 < Double(c)) }) {
-            throw ReadError("\(path(labelsFile)) holds label \(formatNumber(labels.values[bad])) at index \(bad); labels must lie in 0…\(c - 1) (C = \(c) columns of logits.npy)")
+            throw ReadError("\(path(labelsFile)) holds label \(formatNumber(labels.values[bad])) at index \(bad), outside 0…\(c - 1) (logits.npy has C = \(c) columns); save labels 0…\(c - 1)")
         }
         var parameters: Int? = nil, name = folder.lastPathComponent
         let metaURL = folder.appendingPathComponent(metaFile)

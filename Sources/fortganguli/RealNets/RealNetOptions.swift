@@ -79,10 +79,10 @@ struct ArchitectureOptions: ParsableArguments {
             }
             return try Architecture.mlp(widths: w, activation: activation)
         case "cnn":
+            guard hidden.value >= 1 else { throw ToolError("--hidden is \(hidden.value); give a width of at least 1") }
             guard let shape = data.imageShape, shape.height == shape.width else {
                 throw ToolError("--arch cnn needs square images; this data set has none (use --arch mlp)")
             }
-            guard hidden.value >= 1 else { throw ToolError("--hidden is \(hidden.value); give a width of at least 1") }
             return try Architecture.cnn(inputChannels: shape.channels, side: shape.height, channels: ints(channels, "--channels"),
                                         hidden: hidden.value, classes: data.classes, activation: activation)
         default:

@@ -33,7 +33,9 @@ struct ScaleSweepCommand: ParsableCommand {
         var s = measurement.settings
         (s.densityProbes, s.hTermTopK) = (0, 0)   // neither is in the row
         try s.validate(parameters: arch.parameterCount, examples: y.count, classes: data.classes)
-        try s.checkMemory(architecture: arch, examples: y.count, classes: data.classes)
+        try Memory.require(s.memoryParts(architecture: arch, examples: y.count, classes: data.classes)
+                           + [("the network", 8 * 2 * Double(arch.parameterCount))], for: "the scale sweep",
+                           remedy: "lower --widths (or --channels and --hidden), --per-class, --top-k, --bottom-k or --hyperplane-dimension")
         let n = points.value
         let grid = (0..<n).map { n == 1 ? alphaMin : alphaMin * pow(alphaMax / alphaMin, Double($0) / Double(n - 1)) }
         let manifest = JSON.object(ArchitectureOptions.manifest(arch) + dataOptions.manifest + measurement.manifest() + [
