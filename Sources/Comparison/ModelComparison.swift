@@ -134,3 +134,49 @@ public struct ModelComparison: Sendable {
 
     public func statistic(_ key: String) -> ComparedStatistic? { statistics.first { $0.key == key } }
 }
+
+/// A comparison that cannot run, with a one-line message.
+public enum ComparisonError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+    public var description: String { if case let .invalid(m) = self { return m } else { return "" } }
+}
+
+extension ModelComparison {
+    /// The largest configuration the models run at for a source of N examples, C classes and D
+    /// parameters (every σ non-zero, so the class-conditional means are counted); the calibrated
+    /// σ's change values, not sizes.
+    public static func sizing(examples n: Int, classes c: Int, parameters d: Int, topK: Int, hyperplanes: Int,
+                              hyperplaneDimension: Int) -> ModelConfiguration {
+        var config = ModelConfiguration()
+        (config.examples, config.classes, config.dimension) = (n, c, d)
+        (config.sigmaC, config.sigmaD, config.sigmaS, config.sigmaE) = (1, 1, 1, 1)
+        (config.hessian, config.mode, config.topK) = (.full, .auto, topK)
+        (config.hyperplanes, config.hyperplaneDimension) = (hyperplanes, min(hyperplaneDimension, d))
+        return config
+    }
+
+    /// Checks, before a source is measured, that the models can run at its sizes: one line naming the
+    /// compare flags, never the model commands' (--dimension, --mode).
+    public static func check(examples n: Int, classes c: Int, parameters d: Int, topK: Int, hyperplanes: Int,
+                             hyperplaneDimension: Int) throws {
+        let config = sizing(examples: n, classes: c, parameters: d, topK: topK, hyperplanes: hyperplanes,
+                            hyperplaneDimension: hyperplaneDimension)
+        let sizes = "N = \(n), C = \(c), D = \(d)"
+        do {
+            try config.validate()
+            try ModelSimulation.checkResources(config)
+        } catch ModelError.tooLarge {
+            throw ComparisonError.invalid("the models calibrated on this source (\(sizes)) need more memory than this machine has; lower --per-class (or --parameters of a --gram source)")
+        } catch let error as ModelError {
+            throw ComparisonError.invalid("the models calibrated on this source (\(sizes)) cannot run: \(error.description)")
+        }
+    }
+
+    /// Bytes one model run at these sizes allocates (the engine `.auto` picks).
+    public static func bytesNeeded(examples n: Int, classes c: Int, parameters d: Int, topK: Int, hyperplanes: Int,
+                                   hyperplaneDimension: Int) -> Double {
+        let config = sizing(examples: n, classes: c, parameters: d, topK: topK, hyperplanes: hyperplanes,
+                            hyperplaneDimension: hyperplaneDimension)
+        return config.resolvedMode == .gram ? GramModel.bytesNeeded(config) : DenseModel.bytesNeeded(config)
+    }
+}

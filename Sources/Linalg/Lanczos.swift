@@ -8,11 +8,15 @@ public enum LanczosError: Error, CustomStringConvertible, Equatable {
     /// The application budget ran out before the top Ritz pairs reached the tolerance. Carries the
     /// best Ritz values and their residuals ‖Av − θv‖ / |λ_max| at that point.
     case notConverged(applications: Int, values: [Double], relativeResiduals: [Double])
+    /// An argument outside its range (a count, a tolerance, a budget), named with the range it takes.
+    case invalidArgument(String)
 
     public var description: String {
         switch self {
         case let .countExceedsDimension(count, dimension):
-            return "Lanczos: \(count) eigenpairs asked of a \(dimension)-dimensional matrix-free operator; use a dense Matrix"
+            return "Lanczos: \(count) eigenpairs asked of a \(dimension)-dimensional operator; at most \(max(dimension - 1, 0)) can be computed"
+        case let .invalidArgument(message):
+            return "Lanczos: \(message)"
         case let .notConverged(applications, values, residuals):
             let worst = residuals.max() ?? .nan
             return "Lanczos: not converged after \(applications) operator applications "
@@ -71,9 +75,12 @@ public enum Lanczos {
                                checkMultiplicity: Bool = true) throws
         -> (values: [Double], vectors: Matrix, applications: Int)
     {
-        precondition(k >= 0, "count must be non-negative")
-        precondition(tolerance > 0, "tolerance must be positive")
         let n = op.dimension
+        try check(arguments: [("count", k >= 0, "\(k); it must be at least 0"),
+                               ("tolerance", tolerance.isFinite && tolerance > 0, "\(tolerance); it must be a positive number"),
+                               ("maxIterations", maxIterations >= 1, "\(maxIterations); it must be at least 1"),
+                               ("basisSize", basisSize.map { $0 >= 1 } ?? true, "\(basisSize ?? 0); it must be at least 1"),
+                               ("dimension", n >= 0, "\(n); an operator cannot have a negative dimension")])
         if k == 0 { return ([], Matrix(rows: n, cols: 0), 0) }
         if k >= n {
             guard let a = op as? Matrix else { throw LanczosError.countExceedsDimension(count: k, dimension: n) }
@@ -122,22 +129,29 @@ public enum Lanczos {
         }
     }
 
+    /// Throws `LanczosError.invalidArgument` for the first (name, ok, "value; range") that is not ok,
+    /// so a caller's bad argument is a one-line error, never a trap.
+    static func check(arguments: [(String, Bool, String)]) throws {
+        if let bad = arguments.first(where: { !$0.1 }) { throw LanczosError.invalidArgument("\(bad.0) is \(bad.2)") }
+    }
+
     /// Hutchinson's trace estimate zᵀAz with Rademacher probes z ∈ {±1}ⁿ (one application each): the
     /// mean over `probes` probes and its standard error s/√probes (NaN for one probe). Probe p is drawn
     /// from its own stream of `seed`, so the first p probes are the same for any larger `probes`.
-    public static func hutchinsonTrace(_ op: any SymmetricOperator, probes: Int, seed: UInt64)
+    public static func hutchinsonTrace(_ op: any SymmetricOperator, probes: Int, seed: UInt64) throws
         -> (estimate: Double, standardError: Double)
     {
-        hutchinsonTrace(dimension: op.dimension, probes: probes, seed: seed) { z in BLAS.dot(z, op.apply(z)) }
+        try hutchinsonTrace(dimension: op.dimension, probes: probes, seed: seed) { z in BLAS.dot(z, op.apply(z)) }
     }
 
     /// Hutchinson's estimate when the caller can evaluate the quadratic form zᵀAz more cheaply than A·z
     /// (e.g. the H-term of a network by one second-order forward pass): the same Rademacher probes, streams
     /// and standard error as `hutchinsonTrace(_:probes:seed:)`, which is this with zᵀ(A·z).
     public static func hutchinsonTrace(dimension n: Int, probes: Int, seed: UInt64,
-                                       quadraticForm: ([Double]) -> Double) -> (estimate: Double, standardError: Double)
+                                       quadraticForm: ([Double]) -> Double) throws -> (estimate: Double, standardError: Double)
     {
-        precondition(probes >= 1, "Hutchinson needs at least one probe")
+        try check(arguments: [("probes", probes >= 1, "\(probes); Hutchinson needs at least 1"),
+                               ("dimension", n >= 0, "\(n); an operator cannot have a negative dimension")])
         var samples: [Double] = []
         samples.reserveCapacity(probes)
         var z = [Double](repeating: 0, count: n)
@@ -159,9 +173,10 @@ public enum Lanczos {
     public static func spectralDensity(_ op: any SymmetricOperator, steps: Int, probes: Int, seed: UInt64) throws
         -> SpectralQuadrature
     {
-        precondition(steps >= 1 && probes >= 1, "SLQ needs at least one step and one probe")
         let n = op.dimension
-        precondition(n >= 1, "SLQ needs a non-empty operator")
+        try check(arguments: [("steps", steps >= 1, "\(steps); stochastic Lanczos quadrature needs at least 1"),
+                               ("probes", probes >= 1, "\(probes); stochastic Lanczos quadrature needs at least 1"),
+                               ("dimension", n >= 1, "\(n); stochastic Lanczos quadrature needs a non-empty operator")])
         let s = min(steps, n)
         var basis = KrylovBasis(dimension: n, capacity: s)
         var nodes: [Double] = [], weights: [Double] = [], offsets = [0]

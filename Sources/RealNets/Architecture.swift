@@ -71,6 +71,7 @@ public struct Architecture: Equatable, Sendable {
             layers.append(.dense(name: "fc\(l + 1)", inputs: widths[l], outputs: widths[l + 1]))
             if l < widths.count - 2 { layers.append(.activation(activation)) }
         }
+        try checkSizes(layers, what: "widths \(widths.map(String.init).joined(separator: ","))", lower: "--widths")
         return Architecture(kind: .mlp, activation: activation, layers: layers, inputs: widths[0], classes: widths.last!,
                             spec: ["arch": "mlp", "widths": widths.map(String.init).joined(separator: ","),
                                    "activation": activation.rawValue])
@@ -84,6 +85,9 @@ public struct Architecture: Equatable, Sendable {
               side >> channels.count >= 1 else {
             throw NetworkError.invalid("--channels must list 1 to 3 positive widths (e.g. 8,16), with --hidden ≥ 1, for images of side ≥ 2^layers")
         }
+        guard inputChannels >= 1, side >= 1, Double(inputChannels) * Double(side) * Double(side) < 1e15 else {
+            throw NetworkError.invalid("images of \(inputChannels) channels of side \(side) are not a usable input shape")
+        }
         var layers: [Layer] = []
         var (c, h) = (inputChannels, side)
         for (l, out) in channels.enumerated() {
@@ -92,14 +96,54 @@ public struct Architecture: Equatable, Sendable {
             layers.append(.maxPool(channels: out, height: h, width: h))
             (c, h) = (out, h / 2)
         }
-        layers.append(.dense(name: "fc1", inputs: c * h * h, outputs: hidden))
+        let (flat, overflow) = c.multipliedReportingOverflow(by: h * h)
+        guard !overflow else {
+            throw NetworkError.invalid("the channels \(channels.map(String.init).joined(separator: ",")) give a layer too large to index (it overflows a 64-bit integer); lower --channels")
+        }
+        layers.append(.dense(name: "fc1", inputs: flat, outputs: hidden))
         layers.append(.activation(activation))
         layers.append(.dense(name: "fc2", inputs: hidden, outputs: classes))
+        try checkSizes(layers, what: "channels \(channels.map(String.init).joined(separator: ",")) and hidden width \(hidden)",
+                       lower: "--channels or --hidden")
         return Architecture(kind: .cnn, activation: activation, layers: layers, inputs: inputChannels * side * side,
                             classes: classes,
                             spec: ["arch": "cnn", "channels": channels.map(String.init).joined(separator: ","),
                                    "hidden": String(hidden), "input_channels": String(inputChannels),
                                    "side": String(side), "classes": String(classes), "activation": activation.rawValue])
+    }
+
+    /// Every size the layers imply (parameters of each tensor, their sum D, each layer's output
+    /// size) must fit an Int with room to spare, so `parameterCount`, `parameterLayout` and the
+    /// byte counts of checkpoints never overflow; the memory they need is checked where they are
+    /// allocated (`Memory.require`).
+    static func checkSizes(_ layers: [Layer], what: String, lower: String) throws {
+        let limit = Int.max / 64   // bytes (8 per Double) of a few copies still fit
+        func product(_ xs: [Int]) -> Int? {
+            var p = 1
+            for x in xs {
+                let (r, o) = p.multipliedReportingOverflow(by: x)
+                if o || r > limit { return nil }
+                p = r
+            }
+            return p
+        }
+        func fail(_ why: String) -> NetworkError {
+            NetworkError.invalid("the \(what) give \(why) (it overflows a 64-bit integer); lower \(lower)")
+        }
+        var total = 0
+        for layer in layers {
+            for (_, shape) in layer.parameterShapes {
+                guard let p = product(shape) else { throw fail("a weight tensor too large to index") }
+                let (sum, o) = total.addingReportingOverflow(p)
+                guard !o, sum <= limit else { throw fail("more parameters than can be counted") }
+                total = sum
+            }
+            switch layer {
+            case let .conv(_, _, co, h, w), let .maxPool(co, h, w):
+                guard product([co, h, w]) != nil else { throw fail("a layer output too large to index") }
+            default: break
+            }
+        }
     }
 
     /// Rebuilds an architecture from the `spec` stored in a checkpoint.

@@ -87,21 +87,21 @@ public enum Checkpoint {
             guard let e = entry as? [String: Any], let dtype = e["dtype"] as? String,
                   let shape = integers(e["shape"]), let offsets = integers(e["data_offsets"]), offsets.count == 2,
                   shape.allSatisfy({ $0 >= 0 }) else {
-                throw NetworkError.invalid("checkpoint tensor \(name) has a malformed entry (needs dtype, shape, data_offsets); the file is corrupt")
+                throw NetworkError.invalid("checkpoint \(path) tensor \(name) has a malformed entry (needs dtype, shape, data_offsets); the file is corrupt")
             }
             let width: Int
             switch dtype {
             case "F64": width = 8
             case "F32": width = 4
             default:
-                throw NetworkError.invalid("checkpoint tensor \(name) has dtype \(dtype), but only F64 and F32 are supported; save it as float32 or float64")
+                throw NetworkError.invalid("checkpoint \(path) tensor \(name) has dtype \(dtype), but only F64 and F32 are supported; save it as float32 or float64")
             }
             let (begin, end) = (offsets[0], offsets[1])
             guard 0 <= begin, begin <= end, end <= dataCount else {
-                throw NetworkError.invalid("checkpoint tensor \(name) has bytes \(begin)..<\(end) outside the \(dataCount)-byte data section; the file is truncated or corrupt")
+                throw NetworkError.invalid("checkpoint \(path) tensor \(name) has bytes \(begin)..<\(end) outside the \(dataCount)-byte data section; the file is truncated or corrupt")
             }
             guard let size = byteCount(shape, width: width), end - begin == size else {
-                throw NetworkError.invalid("checkpoint tensor \(name) has \(end - begin) bytes but shape \(shape) of \(dtype) needs \(byteCount(shape, width: width).map(String.init) ?? "too many"); the file is corrupt")
+                throw NetworkError.invalid("checkpoint \(path) tensor \(name) has \(end - begin) bytes but shape \(shape) of \(dtype) needs \(byteCount(shape, width: width).map(String.init) ?? "too many"); the file is corrupt")
             }
             let count = size / width
             var values = [Double](repeating: 0, count: count)
@@ -126,22 +126,34 @@ public enum Checkpoint {
         } else if metadata["arch"] == nil {
             throw NetworkError.invalid("checkpoint \(path) has no architecture metadata (not written by fortganguli); pass the architecture flags it was trained with (--widths, or --channels and --hidden, and --activation)")
         } else {
-            arch = try Architecture.from(spec: metadata)
+            do { arch = try Architecture.from(spec: metadata) } catch let error as NetworkError {
+                throw NetworkError.invalid("checkpoint \(path) has architecture metadata that cannot be built: \(error.description)")
+            }
         }
 
-        // Every tensor the architecture needs, with its exact shape, and nothing else.
-        var parameters = [Double](repeating: 0, count: arch.parameterCount)
-        for (name, shape, offset) in arch.parameterLayout {
-            guard let tensor = tensors.removeValue(forKey: name) else {
-                throw NetworkError.invalid("checkpoint lacks tensor \(name) that the architecture needs; use the flags it was trained with")
+        // Every tensor the architecture needs, with its exact shape, and nothing else; shapes are
+        // checked before the parameter vector is allocated, so metadata claiming a huge network
+        // cannot allocate more than the file holds.
+        let layout = arch.parameterLayout
+        for (name, shape, _) in layout {
+            guard let tensor = tensors[name] else {
+                throw NetworkError.invalid("checkpoint \(path) lacks tensor \(name) that the architecture needs; use the flags it was trained with")
             }
             guard tensor.shape == shape else {
-                throw NetworkError.invalid("checkpoint tensor \(name) has shape \(tensor.shape) but the architecture needs \(shape); use the flags it was trained with")
+                throw NetworkError.invalid("checkpoint \(path) tensor \(name) has shape \(tensor.shape) but the architecture needs \(shape); use the flags it was trained with")
             }
-            parameters.replaceSubrange(offset..<(offset + tensor.values.count), with: tensor.values)
+            // Non-finite weights would surface much later as a LAPACK or Lanczos failure; name them here.
+            if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
+                throw NetworkError.invalid("checkpoint \(path) holds a non-finite weight (\(tensor.values[bad]) in \(name) at index \(bad)); it is corrupt or from a diverged run, use an earlier checkpoint")
+            }
         }
-        if let extra = tensors.keys.sorted().first {
-            throw NetworkError.invalid("checkpoint has tensor \(extra) that the architecture does not; use the flags it was trained with")
+        if let extra = tensors.keys.filter({ key in !layout.contains { $0.name == key } }).sorted().first {
+            throw NetworkError.invalid("checkpoint \(path) has tensor \(extra) that the architecture does not; use the flags it was trained with")
+        }
+        var parameters = [Double](repeating: 0, count: arch.parameterCount)
+        for (name, _, offset) in layout {
+            let values = tensors[name]!.values
+            parameters.replaceSubrange(offset..<(offset + values.count), with: values)
         }
         return (Network(architecture: arch, parameters: parameters), metadata)
     }

@@ -121,8 +121,10 @@ extension Network {
     ///   - probes, seed: used only on the Hutchinson path (`probes` ≥ 1; ≥ 2 for a standard error).
     /// Cost: exact paths, one forward and one backward pass plus (dense) a dgemm per pair of hidden layers
     /// and example chunk; Hutchinson, one R-forward pass per probe.
-    public func hessianTrace(_ x: Matrix, labels: [Int], gram: Matrix? = nil, probes: Int = 20, seed: UInt64 = 0) -> HessianTrace {
-        precondition(labels.count == x.cols, "one label per example")
+    public func hessianTrace(_ x: Matrix, labels: [Int], gram: Matrix? = nil, probes: Int = 20, seed: UInt64 = 0) throws -> HessianTrace {
+        guard labels.count == x.cols else {
+            throw NetworkError.invalid("the Hessian trace needs one label per example (\(labels.count) labels for \(x.cols) examples)")
+        }
         let c = architecture.classes
         let piecewiseLinear = isPiecewiseLinear
         let pass = curvaturePass(x, labels: labels, adjoints: !piecewiseLinear)
@@ -144,9 +146,9 @@ extension Network {
             return HessianTrace(value: trG + head.trace, standardError: 0, method: .exactDiagonal, gaussNewton: trG,
                                 hTerm: head.trace, hTermEstimate: 0, probes: 0, estimatedParameters: 0)
         }
-        precondition(probes >= 1, "the Hutchinson path needs at least one probe")
+        guard probes >= 1 else { throw NetworkError.invalid("--trace-probes is \(probes); the Hutchinson estimate of Tr(H − G) needs at least 1") }
         let d = parameters.count
-        let estimate = Lanczos.hutchinsonTrace(dimension: rest, probes: probes, seed: seed) { z in
+        let estimate = try Lanczos.hutchinsonTrace(dimension: rest, probes: probes, seed: seed) { z in
             var v = [Double](repeating: 0, count: d)
             v.replaceSubrange(0..<rest, with: z)
             return quadraticForm(x, pass, v, crossTerms: false)

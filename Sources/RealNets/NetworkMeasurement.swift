@@ -68,6 +68,55 @@ public struct MeasurementSettings: Sendable {
     /// (the reference path; memory D·N·C).
     public var explicitJacobian = false
     public init() {}
+
+    /// Refuses settings outside their ranges for a source of `examples` N, `classes` C and (when
+    /// known) `parameters` D, each with a one-line message naming the flag and its range: the top k
+    /// is of the G-term's N·C eigenvalues and (with the Hessian) of the Hessian's, which Lanczos
+    /// computes for k ≤ D − 1; the bottom k likewise; a hyperplane has at most D dimensions.
+    public func validate(parameters d: Int?, examples n: Int, classes c: Int) throws {
+        func check(_ ok: Bool, _ m: String) throws { if !ok { throw NetworkError.invalid(m) } }
+        let (m, overflow) = n.multipliedReportingOverflow(by: c)
+        try check(!overflow && m < Int(Int32.max), "N·C = \(n)·\(c) examples × classes is too large; lower --per-class")
+        for (flag, value, least) in [("--top-k", topK, 1), ("--bottom-k", bottomK, 1), ("--trace-probes", traceProbes, 1),
+                                     ("--hyperplanes", hyperplanes, 1), ("--hyperplane-dimension", hyperplaneDimension, 1),
+                                     ("--density-probes", densityProbes, 0)] {
+            try check(value >= least, "\(flag) is \(value); give at least \(least)")
+        }
+        try check(hTermTopK >= 0 && densitySteps >= 1, "the H-term top k and the density steps must be at least 0 and 1")
+        if let d, hessian {
+            let most = min(m, d - 1)
+            try check(topK <= most, "--top-k is \(topK); give 1 to \(most) (at most N·C = \(m) G-term eigenvalues and D − 1 = \(d - 1) Hessian eigenpairs)")
+            try check(bottomK <= d - 1, "--bottom-k is \(bottomK); give 1 to \(d - 1) (at most D − 1 Hessian eigenpairs)")
+        } else {
+            try check(topK <= m, "--top-k is \(topK); give 1 to \(m) (the G-term has N·C = \(m) eigenvalues)")
+        }
+        if let d { try check(hyperplaneDimension <= d, "--hyperplane-dimension is \(hyperplaneDimension); give 1 to D = \(d)") }
+    }
+
+    /// The memory a measurement of `architecture` (nil: an imported Gram) on N examples needs, by part (bytes).
+    public func memoryParts(architecture a: Architecture?, examples n: Int, classes c: Int) -> [(String, Double)] {
+        let m = Double(n) * Double(c)
+        var parts: [(String, Double)] = [("the N·C Gram and its eigen-analysis", 8 * 6 * m * m)]
+        guard let a else { return parts }
+        let d = Double(a.parameterCount), act = a.activationDoublesPerExample
+        parts.append(("per-layer logit gradients", 8 * m * act))
+        if explicitJacobian { parts.append(("explicit Jacobian rows D·N·C", 8 * d * m)) }
+        if hessian {
+            func lanczos(_ k: Int) -> Double { k > 0 ? Double(min(a.parameterCount, max(2 * k + 10, 20)) + max(k, 10) + k) : 0 }
+            let vectors = max(lanczos(topK), lanczos(bottomK), lanczos(hTermTopK), densityProbes > 0 ? Double(densitySteps) : 0,
+                              3 * Double(hyperplaneDimension)) + Double(topK) + 8
+            parts.append(("Hessian Lanczos bases", 8 * d * vectors))
+            parts.append(("Hessian-vector products", 8 * 4 * Double(n) * act))
+        }
+        return parts
+    }
+
+    /// Refuses, in one line naming the flags to lower, a measurement that would not fit in memory.
+    public func checkMemory(architecture a: Architecture?, examples n: Int, classes c: Int) throws {
+        try Memory.require(memoryParts(architecture: a, examples: n, classes: c), for: "the measurement",
+                           remedy: explicitJacobian ? "drop --explicit-jacobian or lower --per-class, --top-k, --bottom-k, --hyperplane-dimension"
+                                                    : "lower --per-class, --top-k, --bottom-k or --hyperplane-dimension")
+    }
 }
 
 extension NetworkMeasurement {
@@ -76,14 +125,13 @@ extension NetworkMeasurement {
     public init(network: Network, inputs x: Matrix, labels: [Int], settings s: MeasurementSettings = .init()) throws {
         let start = Date()
         let (n, c, d) = (x.cols, network.architecture.classes, network.parameters.count)
-        if s.explicitJacobian {
-            let bytes = 8 * Double(d) * Double(n * c)
-            guard bytes < 0.8 * Double(ProcessInfo.processInfo.physicalMemory) else {
-                throw NetworkError.invalid(String(format: "explicit Jacobian rows need %.1f GiB (D·N·C doubles); drop --explicit-jacobian or lower --per-class",
-                                                  bytes / 1_073_741_824))
-            }
-        }
+        guard labels.count == n else { throw NetworkError.invalid("\(labels.count) labels for \(n) examples") }
+        try s.validate(parameters: d, examples: n, classes: c)
+        try s.checkMemory(architecture: network.architecture, examples: n, classes: c)
         let z = network.logits(x)
+        guard z.storage.allSatisfy(\.isFinite) else {
+            throw NetworkError.invalid("the network's logits on the \(n) measured examples are not finite: its weights are too large to measure (a diverged checkpoint, or too large a weight scale)")
+        }
         var rows = [Double](repeating: 0, count: n * c)
         for e in 0..<n { for k in 0..<c { rows[e * c + k] = z[k, e] } }
         let gramStart = Date()
@@ -107,19 +155,22 @@ extension NetworkMeasurement {
             applications.count += 1
             return network.hessianVectorProduct(x, labels: labels, v)
         }
-        let top = try Lanczos.largest(hessian, count: min(s.topK, d - 1), seed: s.seed)
+        // The budget grows with k: a basis of 2k + 10 vectors needs more than 300 applications for k ≳ 100.
+        func budget(_ k: Int) -> Int { max(300, 10 * (2 * k + 10)) }
+        let top = try Lanczos.largest(hessian, count: min(s.topK, d - 1), maxIterations: budget(s.topK), seed: s.seed)
         // The bottom end sets ‖H‖ = max(λ_max, −λ_min). Its multiplicity check is skipped: at the crowded
         // bottom of a network's spectrum it cannot rule anything out cheaply (it spent the whole budget of
         // 300 applications on the trained 784-256-256-10 MLP, against 57 for the top 10), and a missed
         // copy of a repeated value changes neither λ_min nor ‖H‖.
-        let bottom = try Lanczos.smallest(hessian, count: min(max(s.bottomK, 1), d - 1), seed: s.seed &+ 4, checkMultiplicity: false)
+        let bottom = try Lanczos.smallest(hessian, count: min(max(s.bottomK, 1), d - 1), maxIterations: budget(s.bottomK),
+                                          seed: s.seed &+ 4, checkMultiplicity: false)
         let hTerm = ClosureOperator(dimension: d) { v in
             applications.count += 1
             let hv = network.hessianVectorProduct(x, labels: labels, v), gv = network.gaussNewtonVectorProduct(x, v)
             return zip(hv, gv).map { $0 - $1 }
         }
         let hTermTop = s.hTermTopK > 0 ? try Lanczos.largest(hTerm, count: min(s.hTermTopK, d - 1), seed: s.seed &+ 1).values : []
-        let exact = network.hessianTrace(x, labels: labels, gram: gram, probes: s.traceProbes, seed: s.seed &+ 2)
+        let exact = try network.hessianTrace(x, labels: labels, gram: gram, probes: s.traceProbes, seed: s.seed &+ 2)
         let trace = TraceEstimate(value: exact.value, standardError: exact.standardError, method: exact.method.rawValue)
         // R random d-dimensional hyperplanes: QᵀHQ from d Hessian-vector products each.
         let dd = min(s.hyperplaneDimension, d)

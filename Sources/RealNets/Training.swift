@@ -19,6 +19,7 @@ public struct TrainingSettings: Sendable, Equatable {
     /// Log-spaced checkpoint steps from 0 to `steps` inclusive (about `count` of them, distinct).
     public func checkpointSteps(count: Int) -> [Int] {
         guard steps > 0 else { return [0] }
+        let count = min(count, steps + 1)
         var s: Set<Int> = [0, steps]
         if count > 2 {
             for i in 0..<(count - 1) { s.insert(Int(pow(Double(steps), Double(i) / Double(count - 2)).rounded())) }
@@ -31,7 +32,31 @@ public struct TrainingSettings: Sendable, Equatable {
         try check(learningRate.isFinite && learningRate > 0, "--learning-rate is \(learningRate); give a positive number")
         try check(momentum.isFinite && momentum >= 0 && momentum < 1, "--momentum is \(momentum); it must lie in [0, 1)")
         try check(batchSize >= 1 && batchSize <= examples, "--batch-size is \(batchSize); it must lie in [1, \(examples)] (the training set size)")
-        try check(steps >= 0, "--steps is \(steps); it cannot be negative")
+        try check(steps >= 1 && steps <= TrainingSettings.maximumSteps,
+                  "--steps is \(steps); give 1 to \(TrainingSettings.maximumSteps)")
+    }
+
+    /// Steps beyond this would take years and bring `Int(pow(steps, …))` near overflow.
+    public static let maximumSteps = 1_000_000_000
+    /// Checkpoint files one run may write.
+    public static let maximumCheckpoints = 10_000
+
+    /// A checkpoint count is at least 2 (step 0 and the last) and at most one per step (steps + 1).
+    public func validate(checkpoints count: Int) throws {
+        let most = min(steps + 1, TrainingSettings.maximumCheckpoints)
+        guard count >= 2 && count <= most else {
+            throw NetworkError.invalid("--checkpoints is \(count); give 2 to \(most) (step 0, the last step and at most one per step of --steps \(steps))")
+        }
+    }
+
+    /// The memory training needs besides the data (bytes by part): parameters, gradient, optimiser
+    /// state, their saved copies and checkpoint buffers; a mini-batch's activations; the evaluation
+    /// chunks and the evaluation examples (`evalExamples` of the train and of the test split).
+    public func memoryParts(architecture a: Architecture, evalExamples: Int) -> [(String, Double)] {
+        let d = Double(a.parameterCount), act = a.activationDoublesPerExample
+        return [("parameters, gradient, optimiser state and checkpoint buffers", 8 * 14 * d),
+                ("activations of a batch", 8 * 2 * Double(batchSize) * act),
+                ("evaluation", 8 * Double(min(evalExamples, 1000)) * act + 8 * 2 * Double(evalExamples) * Double(a.inputs))]
     }
 }
 

@@ -49,6 +49,15 @@ public enum GramFolder {
             throw ReadError("\(path(gramFile)) has shape \(gram.shape) but N·C = \(n)·\(c) needs (\(n * c), \(n * c)) (index μ·C + k)")
         }
         guard !gram.isInteger else { throw ReadError("\(path(gramFile)) holds integers; save the Gram as float64") }
+        // Non-finite data would surface later as a LAPACK failure; name the file here.
+        for (file, array) in [(gramFile, gram), (logitsFile, logits)] {
+            if let bad = array.values.firstIndex(where: { !$0.isFinite }) {
+                throw ReadError("\(path(file)) holds a non-finite number (\(array.values[bad]) at flat index \(bad)); save finite float64 values")
+            }
+        }
+        if let bad = labels.values.firstIndex(where: { !($0 >= 0 && $0 < Double(c)) }) {
+            throw ReadError("\(path(labelsFile)) holds label \(formatNumber(labels.values[bad])) at index \(bad), outside 0…\(c - 1) (logits.npy has C = \(c) columns); save labels 0…\(c - 1)")
+        }
         var parameters: Int? = nil, name = folder.lastPathComponent
         let metaURL = folder.appendingPathComponent(metaFile)
         if FileManager.default.fileExists(atPath: metaURL.path) {
@@ -57,7 +66,8 @@ public enum GramFolder {
                 throw ReadError("\(metaURL.path) is not a JSON object; write {\"parameters\": D, \"name\": \"…\"} or remove it")
             }
             if let d = object["parameters"] {
-                guard let number = d as? NSNumber, let value = Int(exactly: number.doubleValue), value >= 1 else {
+                guard let number = d as? NSNumber, number.doubleValue.isFinite, number.doubleValue < 9e18,
+                      let value = Int(exactly: number.doubleValue), value >= 1 else {
                     throw ReadError("\(metaURL.path): \"parameters\" must be a positive integer (the parameter count D)")
                 }
                 parameters = value

@@ -46,7 +46,8 @@ public enum NetworkReport {
             let top = (h.top.first ?? 1) * 1.1
             let low = min(q.nodes.min() ?? 0, 0) * 1.1
             let grid = (0..<400).map { low + (top - low) * Double($0) / 399 }
-            let rho = q.density(on: grid, bandwidth: (top - low) / 200)
+            let span = top - low
+            let rho = q.density(on: grid, bandwidth: span.isFinite && span > 0 ? span / 200 : 1)
             files.append(("hessian_density.csv", Data(zip(grid, rho).reduce("lambda,density\n") {
                 $0 + "\(formatNumber($1.0)),\(formatNumber($1.1))\n" }.utf8)))
         }

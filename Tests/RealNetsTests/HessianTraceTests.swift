@@ -82,8 +82,8 @@ final class HessianTraceTests: XCTestCase {
             let eDiag = relativeError(diag, diagonal(h))
             XCTAssertLessThan(eDiag, 1e-10, "\(c.name): diagonal")
             let gram = LogitGradients(network: net, inputs: c.x).gram
-            let withGram = net.hessianTrace(c.x, labels: c.labels, gram: gram)
-            let withoutGram = net.hessianTrace(c.x, labels: c.labels)
+            let withGram = try net.hessianTrace(c.x, labels: c.labels, gram: gram)
+            let withoutGram = try net.hessianTrace(c.x, labels: c.labels)
             for t in [withGram, withoutGram] {
                 XCTAssertEqual(t.method, net.isPiecewiseLinear ? .exact : .exactDiagonal, c.name)
                 XCTAssertEqual(t.standardError, 0)
@@ -181,7 +181,7 @@ final class HessianTraceTests: XCTestCase {
         let net = c.network
         XCTAssertNil(net.hessianDiagonal(c.x, labels: c.labels))
         let h = hessian(c), g = gaussNewton(c)
-        let t = net.hessianTrace(c.x, labels: c.labels, probes: 400, seed: 3)
+        let t = try net.hessianTrace(c.x, labels: c.labels, probes: 400, seed: 3)
         XCTAssertEqual(t.method, .hutchinsonHTerm)
         XCTAssertEqual(t.probes, 400)
         let convParameters = net.architecture.parameterLayout.first { $0.name == "fc1.weight" }!.offset

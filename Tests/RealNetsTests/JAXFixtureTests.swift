@@ -146,7 +146,7 @@ final class JAXFixtureTests: XCTestCase {
         report.append("gauss-newton top-\(gTop) \(eGN)")
 
         // Exact trace: the dense-layer (tanh) MLP by second-order backpropagation, the ReLU CNN as Tr G.
-        let trace = net.hessianTrace(x, labels: ref.labels, gram: gram)
+        let trace = try net.hessianTrace(x, labels: ref.labels, gram: gram)
         XCTAssertEqual(trace.method, name == "mlp" ? .exactDiagonal : .exact, "\(name): trace method")
         XCTAssertEqual(trace.standardError, 0)
         let eTrace = abs(trace.value - ref.hessian_trace) / abs(ref.hessian_trace)

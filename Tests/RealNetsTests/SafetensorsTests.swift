@@ -184,17 +184,19 @@ final class SafetensorsTests: XCTestCase {
             return try file(header, data: bytes, name: "edited.safetensors")
         }
         XCTAssertNoThrow(try Checkpoint.read(try tensors { _ in }, architecture: arch))
+        // Messages name the file (the path as given).
+        let edited = directory.appendingPathComponent("edited.safetensors").path
         XCTAssertEqual(message { try Checkpoint.read(try tensors { $0.removeLast() }, architecture: arch) },
-                       "checkpoint lacks tensor fc2.bias that the architecture needs; use the flags it was trained with")
+                       "checkpoint \(edited) lacks tensor fc2.bias that the architecture needs; use the flags it was trained with")
         XCTAssertEqual(message { try Checkpoint.read(try tensors { $0.append(("fc3.bias", [1], [0])) }, architecture: arch) },
-                       "checkpoint has tensor fc3.bias that the architecture does not; use the flags it was trained with")
+                       "checkpoint \(edited) has tensor fc3.bias that the architecture does not; use the flags it was trained with")
         XCTAssertEqual(message { try Checkpoint.read(try tensors { $0[0] = ("fc1.weight", [6, 5], Array($0[0].2)) }, architecture: arch) },
-                       "checkpoint tensor fc1.weight has shape [6, 5] but the architecture needs [5, 6]; use the flags it was trained with")
+                       "checkpoint \(edited) tensor fc1.weight has shape [6, 5] but the architecture needs [5, 6]; use the flags it was trained with")
 
         // A checkpoint of one architecture read as another.
         let wide = directory.appendingPathComponent("wide.safetensors")
         try Checkpoint.write(Network(architecture: try Architecture.mlp(widths: [6, 8, 3], activation: .tanh), seed: 1), metadata: [:], to: wide)
         XCTAssertEqual(message { try Checkpoint.read(wide, architecture: arch) },
-                       "checkpoint tensor fc1.weight has shape [8, 6] but the architecture needs [5, 6]; use the flags it was trained with")
+                       "checkpoint \(wide.path) tensor fc1.weight has shape [8, 6] but the architecture needs [5, 6]; use the flags it was trained with")
     }
 }

@@ -6,19 +6,26 @@ import Linalg
 import RealNets
 
 /// Options of a measurement on a fixed balanced subset, shared by `measure`, `trajectory`, `scale-sweep` and `compare`.
+/// Every numeric option parses negative numbers as values (`parsing: .unconditional`) so that a bad
+/// value is refused by `validate()` with its range, not by the parser with a usage message.
 struct MeasurementOptions: ParsableArguments {
-    @Option(name: .customLong("per-class"), help: "The first n examples of each class (file order) form the measured subset (at least 2).")
+    @Option(name: .customLong("per-class"), parsing: .unconditional,
+            help: "The first n examples of each class (file order) form the measured subset (at least 2).")
     var perClass = Count(30)
-    @Option(name: .customLong("top-k"), help: "Number of top Hessian eigenpairs (Lanczos) and k of the gradient power.") var topK = Count(10)
-    @Option(name: .customLong("bottom-k"), help: "Number of bottom (most negative) Hessian eigenvalues (Lanczos); ‖H‖ = max(λ_max, −λ_min).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Number of top Hessian eigenpairs (Lanczos) and k of the gradient power.")
+    var topK = Count(10)
+    @Option(name: .customLong("bottom-k"), parsing: .unconditional,
+            help: "Number of bottom (most negative) Hessian eigenvalues (Lanczos); ‖H‖ = max(λ_max, −λ_min).")
     var bottomK = Count(1)
-    @Option(name: .customLong("trace-probes"),
+    @Option(name: .customLong("trace-probes"), parsing: .unconditional,
             help: "Hutchinson probes for Tr(H − G), used only where the trace is not exact (a conv net with tanh); elsewhere Tr(H) is exact.")
     var traceProbes = Count(20)
-    @Option(name: .customLong("hyperplanes"), help: "Independent random hyperplanes R for the restricted Trace/‖·‖ (mean ± standard error).")
+    @Option(name: .customLong("hyperplanes"), parsing: .unconditional,
+            help: "Independent random hyperplanes R for the restricted Trace/‖·‖ (mean ± standard error).")
     var hyperplanes = Count(8)
-    @Option(name: .customLong("hyperplane-dimension"), help: "Dimension d of each random hyperplane.") var hyperplaneDimension = Count(10)
-    @Option(name: .customLong("density-probes"), help: "Stochastic Lanczos quadrature probes for the Hessian density (0: none).")
+    @Option(name: .customLong("hyperplane-dimension"), parsing: .unconditional, help: "Dimension d of each random hyperplane.")
+    var hyperplaneDimension = Count(10)
+    @Option(name: .customLong("density-probes"), parsing: .unconditional, help: "Stochastic Lanczos quadrature probes for the Hessian density (0: none).")
     var densityProbes = Count(4)
     @Option(help: "Seed of the random probes and hyperplanes.") var seed: UInt64 = 0
     @Flag(name: .customLong("skip-hessian"), help: "Only the Gram statistics (q, G-term and its class structure): no Hessian-vector products.")
@@ -26,18 +33,43 @@ struct MeasurementOptions: ParsableArguments {
     @Flag(name: .customLong("explicit-jacobian"), help: "Form the NTK Gram from explicit per-example Jacobian rows (reference path, memory D·N·C).")
     var explicitJacobian = false
 
+    /// (flag, value, least, most) of every count; the upper bounds that depend on the source
+    /// (N·C, D) are checked by `check(parameters:examples:classes:architecture:)`.
+    var ranges: [(String, Int, Int, Int)] {
+        [("--per-class", perClass.value, 2, 100_000), ("--top-k", topK.value, 1, 100_000), ("--bottom-k", bottomK.value, 1, 100_000),
+         ("--trace-probes", traceProbes.value, 2, 100_000), ("--hyperplanes", hyperplanes.value, 1, 10_000),
+         ("--hyperplane-dimension", hyperplaneDimension.value, 1, 100_000), ("--density-probes", densityProbes.value, 0, 10_000)]
+    }
+
     func validate() throws {
-        for (flag, value, least) in [("--per-class", perClass.value, 2), ("--top-k", topK.value, 1), ("--bottom-k", bottomK.value, 1),
-                                     ("--trace-probes", traceProbes.value, 2), ("--hyperplanes", hyperplanes.value, 1),
-                                     ("--hyperplane-dimension", hyperplaneDimension.value, 1), ("--density-probes", densityProbes.value, 0)]
-        where value < least {
-            throw ToolError("\(flag) is \(value); give at least \(least)")
+        for (flag, value, least, most) in ranges where value < least || value > most {
+            throw ToolError("\(flag) is \(value); give \(least) to \(most)")
         }
-        for (flag, value) in [("--top-k", topK.value), ("--bottom-k", bottomK.value), ("--hyperplanes", hyperplanes.value),
-                              ("--hyperplane-dimension", hyperplaneDimension.value), ("--density-probes", densityProbes.value),
-                              ("--trace-probes", traceProbes.value), ("--per-class", perClass.value)] where value > 100_000 {
-            throw ToolError("\(flag) is \(value); keep it at most 100000")
-        }
+    }
+
+    /// The checks that need the source's sizes (N examples, C classes, D parameters when known) and,
+    /// with a network, the memory estimate: run before any output folder or table is created.
+    func check(parameters d: Int?, examples n: Int, classes c: Int, architecture: Architecture?) throws {
+        try settings.validate(parameters: d, examples: n, classes: c)
+        try settings.checkMemory(architecture: architecture, examples: n, classes: c)
+    }
+
+    /// `check` for a network measured on the balanced subset of `data`.
+    func check(_ network: Network, on data: Dataset) throws {
+        try check(parameters: network.parameters.count, examples: perClass.value * data.classes, classes: data.classes,
+                  architecture: network.architecture)
+    }
+
+    /// Manifest entries: every option that changes a measured row. `densityRows`: whether the rows
+    /// hold the density (trajectory, scale-sweep and compare zero it, so it is left out there).
+    func manifest(densityRows: Bool = false) -> [(String, JSON)] {
+        var m: [(String, JSON)] = [
+            ("per_class", .integer(perClass.value)), ("top_k", .integer(topK.value)), ("bottom_k", .integer(bottomK.value)),
+            ("trace_probes", .integer(traceProbes.value)), ("hyperplanes", .integer(hyperplanes.value)),
+            ("hyperplane_dimension", .integer(hyperplaneDimension.value))]
+        if densityRows { m.append(("density_probes", .integer(densityProbes.value))) }
+        m += [("seed", .unsigned(seed)), ("skip_hessian", .bool(skipHessian)), ("explicit_jacobian", .bool(explicitJacobian))]
+        return m
     }
 
     var settings: MeasurementSettings {
@@ -50,7 +82,10 @@ struct MeasurementOptions: ParsableArguments {
     }
 
     func subset(_ d: Dataset) throws -> (Matrix, [Int]) {
-        let b = try d.balanced(perClass: perClass.value)
+        let b: Dataset
+        do { b = try d.balanced(perClass: perClass.value) } catch let error as DataError {
+            throw ToolError("--per-class \(perClass.value): \(error)")
+        }
         return b.batch(Array(0..<b.labels.count))
     }
 }
@@ -83,6 +118,7 @@ struct MeasureCommand: ParsableCommand {
         let m: NetworkMeasurement, name: String?
         if let gram = source.gram {
             let read = try GramFolder.read(URL(fileURLWithPath: gram))
+            try measurement.check(parameters: nil, examples: read.source.examples, classes: read.source.classes, architecture: nil)
             (m, name) = (try NetworkMeasurement(source: read.source), read.name)
             let folder = try OutputFolder(output)
             defer { folder.abandon() }
@@ -92,6 +128,7 @@ struct MeasureCommand: ParsableCommand {
             let (network, _) = try Checkpoint.read(URL(fileURLWithPath: source.checkpoint!))
             try network.check(against: data)
             let (x, y) = try measurement.subset(data)
+            try measurement.check(network, on: data)
             let folder = try OutputFolder(output)
             defer { folder.abandon() }
             (m, name) = (try NetworkMeasurement(network: network, inputs: x, labels: y, settings: measurement.settings), nil)

@@ -35,14 +35,20 @@ struct DataOptions: ParsableArguments {
             }
         }
         if let s = classSubset {
-            let classes = s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !classes.isEmpty, classes.count == s.split(separator: ",").count else {
-                throw ToolError("--class-subset \(s) is not a comma-separated list of class numbers")
+            let classes = s.split(separator: ",", omittingEmptySubsequences: false).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !classes.isEmpty, classes.count == s.split(separator: ",", omittingEmptySubsequences: false).count else {
+                throw ToolError("--class-subset \(s) is not a comma-separated list of class numbers (e.g. 0,1,2)")
             }
-            d = try d.subset(classes: classes)
+            guard classes.count >= 2 else { throw ToolError("--class-subset \(s) keeps one class; list at least 2 (e.g. 0,1)") }
+            do { d = try d.subset(classes: classes) } catch let error as DataError {
+                throw ToolError("--class-subset \(s): \(error)")
+            }
         }
         return d
     }
+
+    /// Manifest entries: the data set and the classes kept.
+    var manifest: [(String, JSON)] { [("data", .string(data)), ("class_subset", .string(classSubset ?? ""))] }
 }
 
 /// The network's architecture, shared by `train` and `scale-sweep`.
@@ -50,13 +56,15 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(help: "mlp or cnn.") var arch = "mlp"
     @Option(help: "MLP widths, input to output (the first must match the data, the last the classes).") var widths = "784,256,256,10"
     @Option(help: "CNN convolution widths (1 to 3 layers).") var channels = "8,16"
-    @Option(help: "CNN hidden dense width.") var hidden = Count(64)
+    @Option(parsing: .unconditional, help: "CNN hidden dense width.") var hidden = Count(64)
     @Option(help: "relu or tanh.") var activation = Activation.relu
 
     func architecture(for data: Dataset) throws -> Architecture {
         func ints(_ s: String, _ flag: String) throws -> [Int] {
-            let xs = s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !xs.isEmpty, xs.count == s.split(separator: ",").count else { throw ToolError("\(flag) \(s) is not a comma-separated list of sizes") }
+            let parts = s.split(separator: ",", omittingEmptySubsequences: false)
+            let xs = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !xs.isEmpty, xs.count == parts.count else { throw ToolError("\(flag) \(s) is not a comma-separated list of sizes (e.g. 784,256,10)") }
+            if let bad = xs.first(where: { $0 < 1 }) { throw ToolError("\(flag) \(s) has size \(bad); every size must be at least 1") }
             return xs
         }
         switch arch {
@@ -71,6 +79,7 @@ struct ArchitectureOptions: ParsableArguments {
             }
             return try Architecture.mlp(widths: w, activation: activation)
         case "cnn":
+            guard hidden.value >= 1 else { throw ToolError("--hidden is \(hidden.value); give a width of at least 1") }
             guard let shape = data.imageShape, shape.height == shape.width else {
                 throw ToolError("--arch cnn needs square images; this data set has none (use --arch mlp)")
             }
@@ -79,6 +88,13 @@ struct ArchitectureOptions: ParsableArguments {
         default:
             throw ToolError("--arch is \(arch); use mlp or cnn")
         }
+    }
+
+    /// Manifest entries of an architecture built by `architecture(for:)`: the flags that define it
+    /// (widths as resolved against the data), in alphabetical order.
+    static func manifest(_ a: Architecture) -> [(String, JSON)] {
+        let flags: Set<String> = ["activation", "arch", "channels", "hidden", "widths"]
+        return a.spec.filter { flags.contains($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }
     }
 }
 

@@ -15,12 +15,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "sgd (with momentum) or adam.") var optimizer = Optimizer.sgd
     @Option(name: .customLong("learning-rate"), parsing: .unconditional, help: "Step size.") var learningRate = 0.05
     @Option(parsing: .unconditional, help: "SGD momentum, or Adam's β₁.") var momentum = 0.9
-    @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize = Count(128)
-    @Option(help: "Optimiser steps.") var steps = Count(2000)
-    @Option(help: "Number of log-spaced checkpoints (step 0 and the last step included).") var checkpoints = Count(12)
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Mini-batch size.") var batchSize = Count(128)
+    @Option(parsing: .unconditional, help: "Optimiser steps.") var steps = Count(2000)
+    @Option(parsing: .unconditional, help: "Number of log-spaced checkpoints (step 0 and the last step included; at most one per step).")
+    var checkpoints = Count(12)
     @Option(name: .customLong("weight-scale"), parsing: .unconditional, help: "Initial weights scaled by α (PyTorch's default init × α).")
     var weightScale = 1.0
-    @Option(name: .customLong("eval-examples"), help: "Train and test examples used for the logged loss and accuracy.")
+    @Option(name: .customLong("eval-examples"), parsing: .unconditional, help: "Train and test examples used for the logged loss and accuracy (at least 1).")
     var evalExamples = Count(2000)
     @Option(help: "Seed of initialisation and batch order.") var seed: UInt64 = 0
     @Option(help: "Run folder.") var output = "results/run"
@@ -32,14 +33,28 @@ struct TrainCommand: ParsableCommand {
         (settings.optimizer, settings.learningRate, settings.momentum) = (optimizer, learningRate, momentum)
         (settings.batchSize, settings.steps, settings.seed) = (batchSize.value, steps.value, seed)
         try settings.validate(examples: train.labels.count)
-        guard weightScale.isFinite && weightScale > 0 else { throw ToolError("--weight-scale is \(weightScale); give a positive number") }
-        guard checkpoints.value >= 2 else { throw ToolError("--checkpoints is \(checkpoints.value); give at least 2 (step 0 and the last)") }
+        try settings.validate(checkpoints: checkpoints.value)
+        guard weightScale.isFinite && weightScale > 0 && weightScale <= 1e6 else {
+            throw ToolError("--weight-scale is \(weightScale); give a number in (0, 1e6]")
+        }
+        guard evalExamples.value >= 1 else {
+            throw ToolError("--eval-examples is \(evalExamples.value); give at least 1 (examples of each split for the logged loss)")
+        }
+        let evalCount = min(evalExamples.value, max(train.labels.count, test.labels.count))
+        try Memory.require(settings.memoryParts(architecture: arch, evalExamples: evalCount), for: "training",
+                           remedy: "lower --widths (or --channels and --hidden), --batch-size or --eval-examples")
+        // The initial weights must give a finite loss; otherwise the run would stop at step 0 having
+        // written only a log that a corrected rerun refuses.
+        let (firstX, firstY) = train.batch(Array(0..<min(evalCount, train.labels.count)))
+        let initialLoss = Trainer.evaluate(Network(architecture: arch, seed: seed, scale: weightScale), inputs: firstX, labels: firstY).loss
+        guard initialLoss.isFinite else {
+            throw ToolError("the initial weights give a non-finite loss (\(initialLoss)); lower --weight-scale (\(weightScale))")
+        }
         let schedule = settings.checkpointSteps(count: checkpoints.value)
-        let manifest = JSON.object(arch.spec.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) } + [
-            ("data", .string(dataOptions.data)), ("class_subset", .string(dataOptions.classSubset ?? "")),
+        let manifest = JSON.object(ArchitectureOptions.manifest(arch) + dataOptions.manifest + [
             ("optimizer", .string(optimizer.rawValue)), ("learning_rate", .number(learningRate)), ("momentum", .number(momentum)),
             ("batch_size", .integer(batchSize.value)), ("steps", .integer(steps.value)), ("weight_scale", .number(weightScale)),
-            ("seed", .integer(Int(seed))), ("checkpoints", .integer(checkpoints.value)), ("eval_examples", .integer(evalExamples.value)),
+            ("seed", .unsigned(seed)), ("checkpoints", .integer(checkpoints.value)), ("eval_examples", .integer(evalExamples.value)),
         ])
         let log = try ResumableTable(folder: output, name: "log.csv",
                                      header: ["step", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "weight_norm", "seconds"],
@@ -71,8 +86,9 @@ struct TrainCommand: ParsableCommand {
         var lastGood = startStep
         func diverged(_ s: Int) -> ToolError {
             progress.finish()
-            return ToolError(String(format: "training diverged at step %d (loss is not finite); kept the last good checkpoint %@; lower --learning-rate",
-                                    s, checkpointURL(lastGood).lastPathComponent))
+            let kept = FileManager.default.fileExists(atPath: checkpointURL(lastGood).path)
+                ? "kept the last good checkpoint \(checkpointURL(lastGood).lastPathComponent)" : "no checkpoint was kept"
+            return ToolError("training diverged at step \(s) (loss is not finite); \(kept); lower --learning-rate")
         }
         // Crash-consistent order: checkpoint and optimiser state (each written whole and renamed into
         // place), then the log row, and only then the previous state is deleted. A kill anywhere

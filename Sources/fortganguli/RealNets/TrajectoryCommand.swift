@@ -18,13 +18,17 @@ struct TrajectoryCommand: ParsableCommand {
         let run = try RunFolder(runFolder)
         let data = try dataOptions.load()
         let (x, y) = try measurement.subset(data)
-        let manifest = JSON.object([("run", .string(URL(fileURLWithPath: runFolder).standardizedFileURL.path)), ("data", .string(dataOptions.data)),
-                                    ("per_class", .integer(measurement.perClass.value)), ("top_k", .integer(measurement.topK.value)),
-                                    ("hyperplanes", .integer(measurement.hyperplanes.value)), ("seed", .string(String(measurement.seed)))])
-        let table = try ResumableTable(folder: output ?? runFolder, name: "trajectory.csv", header: ["step"] + NetworkReport.rowHeader,
-                                       keyColumns: 1, manifest: manifest)
         var s = measurement.settings
         (s.densityProbes, s.hTermTopK) = (0, 0)   // neither is in the row
+        // The first checkpoint stands for the run (train writes one architecture): read, fit to the
+        // data and the options checked before the table is created.
+        let first = try run.network(step: run.steps[0], data: data)
+        try s.validate(parameters: first.parameters.count, examples: y.count, classes: data.classes)
+        try s.checkMemory(architecture: first.architecture, examples: y.count, classes: data.classes)
+        let manifest = JSON.object([("run", .string(URL(fileURLWithPath: runFolder).standardizedFileURL.path))] + dataOptions.manifest
+                                   + measurement.manifest())
+        let table = try ResumableTable(folder: output ?? runFolder, name: "trajectory.csv", header: ["step"] + NetworkReport.rowHeader,
+                                       keyColumns: 1, manifest: manifest)
         try table.fill(run.steps, label: "trajectory", key: { [String($0)] }) { step in
             let m = try NetworkMeasurement(network: try run.network(step: step, data: data), inputs: x, labels: y, settings: s)
             return ([String(step)] + NetworkReport.row(m, topK: s.topK), "step \(step): λ₁ \(String(format: "%.4g", m.hessian?.top.first ?? .nan))")
