@@ -47,10 +47,10 @@ public struct DenseModel: Sendable {
     /// Throws if the dense matrices of `config` would not fit in the memory available (`MemoryEstimate`)
     /// or exceed the dense engine's size limit.
     public static func checkMemory(_ config: ModelConfiguration) throws {
-        try checkDimension(config)
         var dense = config
         dense.mode = .dense
         try MemoryEstimate.simulation(dense, gramStatistics: false).check()
+        try checkDimension(config)
     }
 
     /// The dense engine forms D×D matrices, whose element count must fit LAPACK's 32-bit indices.

@@ -40,8 +40,8 @@ public enum ModelSimulation {
     /// the class structure's with `gramStatistics`, the theory's with `theory`) against the memory
     /// available. Call after `config.validate()`; nothing is allocated.
     public static func checkResources(_ config: ModelConfiguration, gramStatistics: Bool = false, theory: Bool = false) throws {
-        if config.resolvedMode == .dense { try DenseModel.checkDimension(config) }
         try MemoryEstimate.simulation(config, gramStatistics: gramStatistics, theory: theory).check()
+        if config.resolvedMode == .dense { try DenseModel.checkDimension(config) }
     }
 
     /// Samples the model at `config` and measures it with the engine `config.mode` selects.
