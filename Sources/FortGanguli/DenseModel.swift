@@ -44,23 +44,19 @@ public struct DenseModel: Sendable {
             .gaussianMatrix(rows: configuration.dimension, cols: configuration.hyperplaneColumns)
     }
 
-    /// Bytes the dense path needs: five D×D matrices (H, noise term, eigenvectors, LAPACK copies)
-    /// plus three D×m ones (generators, Jacobian, factored Hessian) and, with class-conditional
-    /// means, the D×C² means M.
-    public static func bytesNeeded(_ c: ModelConfiguration) -> Double {
-        let d = Double(c.dimension), m = Double(c.generators)
-        let means = c.hasClassConditionalMeans ? Double(c.classes * c.classes) : 0
-        return 8 * (5 * d * d + 3 * d * m + d * means)
+    /// Throws if the dense matrices of `config` would not fit in the memory available (`MemoryEstimate`)
+    /// or exceed the dense engine's size limit.
+    public static func checkMemory(_ config: ModelConfiguration) throws {
+        var dense = config
+        dense.mode = .dense
+        try MemoryEstimate.simulation(dense, gramStatistics: false).check()
+        try checkDimension(config)
     }
 
-    /// Throws if the dense matrices of `config` would not fit in 80% of physical memory.
-    public static func checkMemory(_ config: ModelConfiguration) throws {
-        let need = bytesNeeded(config)
-        let have = Double(ProcessInfo.processInfo.physicalMemory)
-        if need > 0.8 * have || config.dimension > 46_000 {
-            throw ModelError.tooLarge(String(
-                format: "dense mode at D = %d needs %.1f GiB but this machine has %.1f GiB; use --mode gram (any D) or a smaller --dimension",
-                config.dimension, need / 1_073_741_824, have / 1_073_741_824))
+    /// The dense engine forms D×D matrices, whose element count must fit LAPACK's 32-bit indices.
+    static func checkDimension(_ config: ModelConfiguration) throws {
+        if config.dimension > 46_000 {
+            throw ModelError.tooLarge("dense mode at D = \(config.dimension) exceeds its limit of D = 46000 (D² LAPACK indices); use --mode gram (any D) or a smaller --dimension")
         }
     }
 
@@ -107,6 +103,7 @@ public struct DenseModel: Sendable {
                 }
             }
         }
+        try config.requireFinite(j.storage)
         self.configuration = config
         self.logits = logits
         self.classMeans = means

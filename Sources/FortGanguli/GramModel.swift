@@ -32,24 +32,11 @@ public struct GramModel {
 
     var layout: GeneratorLayout { GeneratorLayout(configuration) }
 
-    /// Bytes Gram mode needs: about six m×m matrices (W, W·F, K, eigenvectors, LAPACK copies, noise term).
-    public static func bytesNeeded(_ c: ModelConfiguration) -> Double {
-        let m = Double(c.classes) * Double(c.examples) + Double(c.signalGenerators) + Double(c.hyperplaneColumns)
-        let explicit = Double(c.dimension) < m ? 8 * 4 * Double(c.dimension) * m : 0
-        return 8 * 6 * m * m + explicit
-    }
-
-    /// Throws, naming the largest N·C that fits, if Gram mode would not fit in 80% of memory.
+    /// Throws if Gram mode would not fit in the memory available (`MemoryEstimate`).
     public static func checkMemory(_ config: ModelConfiguration) throws {
-        let have = 0.8 * Double(ProcessInfo.processInfo.physicalMemory)
-        let need = bytesNeeded(config)
-        let m = Double(config.classes) * Double(config.examples) + Double(config.signalGenerators)
-        if need > have || m > Double(Int32.max) {
-            let largest = Int((have / 48).squareRoot())
-            throw ModelError.tooLarge(String(
-                format: "Gram mode with m = %.0f generators needs %.1f GiB but this machine has %.1f GiB; keep N·C below about %d",
-                m, need / 1_073_741_824, Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824, largest))
-        }
+        var gram = config
+        gram.mode = .gram
+        try MemoryEstimate.simulation(gram, gramStatistics: false).check()
     }
 
     /// Samples the model: W by Bartlett when D ≥ m + d, else from explicit generators drawn
@@ -64,6 +51,7 @@ public struct GramModel {
             w.storage.withUnsafeMutableBufferPointer { p in
                 for j in 0..<(m + d) { for i in 0..<(m + d) { p[i + j * (m + d)] *= scale[i] * scale[j] } }
             }
+            try config.requireFinite(w.storage)
             self.init(configuration: config, logits: given ?? DenseModel.sampleLogits(config), gram: w, sampledByBartlett: true)
         } else {
             self.init(dense: try DenseModel(config, logits: given))

@@ -77,8 +77,8 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// two engines take equal time near D = 2100 on 2 cores (`make bench`).
     public static let denseCrossover = 0.7
 
-    /// k for the gradient-power statistic.
-    public var gradientPowerK: Int { topK ?? classes }
+    /// k for the gradient-power statistic: `topK`, by default C (or D, the eigenvalue count, if smaller).
+    public var gradientPowerK: Int { topK ?? min(classes, dimension) }
 
     /// q^SL expected from the moments (D → ∞, labels uniform over classes, as the model draws them):
     /// see `expectedClustering(classCounts:)`. With S_k = 1 and σ_d = σ_s = 0 it is the paper's
@@ -132,34 +132,66 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         return (0..<classes).map { 1 + lengthSpread * (2 * Double($0) / Double(classes - 1) - 1) }
     }
 
+    /// The largest σ (σ_z, σ_c, σ_e, σ_d, σ_s, in units of 1/√D) the model accepts. The Hessian's
+    /// entries scale as σ², and LAPACK squares them again in its norms, so σ must stay far below
+    /// the square root of the largest double: 10⁵⁰ leaves σ⁴·m under 10²⁰⁸ for any m.
+    public static let maximumScale = 1e50
+
+    /// Sizes the model derives from N, C, D, d and R, each with overflow-checked arithmetic: N·C
+    /// (logit gradients), C² (offsets d), m (generators) and m + R·d (the Gram's order); nil if any
+    /// overflows `Int`. `validate()` rejects a configuration for which this is nil, so `generators`
+    /// and `hyperplaneColumns` never trap afterwards.
+    public var checkedSizes: (examplesTimesClasses: Int, classesSquared: Int, generators: Int, hyperplaneColumns: Int, gramOrder: Int)? {
+        let (nc, o1) = examples.multipliedReportingOverflow(by: classes)
+        let (cc, o2) = classes.multipliedReportingOverflow(by: classes)
+        let (rd, o3) = hyperplaneDimension.multipliedReportingOverflow(by: hyperplanes)
+        let (offsets, o4) = classes.addingReportingOverflow(sigmaD > 0 ? cc : 0)
+        let (signal, o5) = offsets.addingReportingOverflow(sigmaS > 0 ? classes : 0)
+        let (m, o6) = nc.addingReportingOverflow(signal)
+        let (order, o7) = m.addingReportingOverflow(rd)
+        if o1 || o2 || o3 || o4 || o5 || o6 || o7 { return nil }
+        return (nc, cc, m, rd, order)
+    }
+
     /// Rejects impossible parameters with a one-line message that says what to change.
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw ModelError.invalid(message) } }
+        let cap = ModelConfiguration.maximumScale
         for (name, v) in [("--sigma-z", sigmaZ), ("--sigma-c", sigmaC), ("--sigma-e", sigmaE), ("--sigma-d", sigmaD),
-                          ("--sigma-s", sigmaS), ("--accuracy", accuracy), ("--length-spread", lengthSpread)] {
-            try check(v.isFinite, "\(name) is \(v); give a finite number")
+                          ("--sigma-s", sigmaS)] {
+            try check(v.isFinite && v >= 0 && v <= cap,
+                      v.isFinite && v < 0 ? "\(name) is \(v); a standard deviation cannot be negative"
+                        : "\(name) is \(v); give a finite number from 0 to 1e50 (its square must stay far from overflow)")
         }
+        try check(accuracy.isFinite && accuracy >= 0 && accuracy <= 1, "--accuracy is \(accuracy); it must lie in [0, 1]")
+        try check(lengthSpread.isFinite && lengthSpread >= 0 && lengthSpread < 1, "--length-spread is \(lengthSpread); it must lie in [0, 1)")
         try check(examples >= 2, "--examples is \(examples); the model needs at least 2 examples")
         try check(classes >= 2, "--classes is \(classes); the model needs at least 2 classes")
         try check(dimension >= 1, "--dimension is \(dimension); it must be at least 1")
-        try check(sigmaZ >= 0, "--sigma-z is \(sigmaZ); a standard deviation cannot be negative")
-        try check(sigmaC >= 0, "--sigma-c is \(sigmaC); a standard deviation cannot be negative")
-        try check(sigmaE >= 0, "--sigma-e is \(sigmaE); a standard deviation cannot be negative")
-        try check(sigmaD >= 0, "--sigma-d is \(sigmaD); a standard deviation cannot be negative")
-        try check(sigmaS >= 0, "--sigma-s is \(sigmaS); a standard deviation cannot be negative")
-        try check(accuracy >= 0 && accuracy <= 1, "--accuracy is \(accuracy); it must lie in [0, 1]")
-        try check(lengthSpread >= 0 && lengthSpread < 1, "--length-spread is \(lengthSpread); it must lie in [0, 1)")
         if let given = classLengths {
-            try check(given.count == classes && given.allSatisfy { $0.isFinite && $0 >= 0 },
+            try check(given.count == classes && given.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= cap },
                       "class lengths must be \(classes) finite non-negative numbers")
         }
         try check(hyperplaneDimension >= 1 && hyperplaneDimension <= dimension,
                   "--hyperplane-dimension is \(hyperplaneDimension); it must lie in [1, D = \(dimension)]")
         try check(hyperplanes >= 1 && hyperplanes <= 10_000, "--hyperplanes is \(hyperplanes); give 1 to 10000")
-        try check(gradientPowerK >= 1, "--top-k is \(gradientPowerK); it must be at least 1")
-        let (n, c) = (examples, classes)
-        try check(n.multipliedReportingOverflow(by: c).overflow == false && n * c < Int(Int32.max),
+        try check(gradientPowerK >= 1 && gradientPowerK <= dimension,
+                  "--top-k is \(gradientPowerK); it must lie in [1, D = \(dimension)], the Hessian's eigenvalue count")
+        try check(examples.multipliedReportingOverflow(by: classes).overflow == false && examples * classes < Int(Int32.max),
                   "N·C = \(examples)·\(classes) is too large; reduce --examples or --classes")
+        try check(checkedSizes != nil && checkedSizes!.gramOrder < Int(Int32.max),
+                  "the Gram order m + R·d (C + N·C + C² offsets + R·d hyperplane columns) for --classes \(classes), --hyperplane-dimension \(hyperplaneDimension), --hyperplanes \(hyperplanes) exceeds 2³¹; lower them")
+    }
+}
+
+extension ModelConfiguration {
+    /// Throws unless the sampled vectors' Gram (or Jacobian) is finite: where the σ's enter the
+    /// numbers, an overflow is named by the scales rather than surfacing later in LAPACK.
+    func requireFinite(_ values: [Double]) throws {
+        for x in values where !x.isFinite {
+            throw ModelError.invalid(String(format: "the sampled logit gradients overflow at σ_c = %g, σ_e = %g, σ_d = %g, σ_s = %g; lower --sigma-c, --sigma-e, --sigma-d or --sigma-s",
+                                            sigmaC, sigmaE, sigmaD, sigmaS))
+        }
     }
 }
 

@@ -35,12 +35,13 @@ public struct ModelMeasurement: Sendable {
 }
 
 public enum ModelSimulation {
-    /// Throws a one-line error if the engine `config` resolves to would not fit in memory.
-    public static func checkResources(_ config: ModelConfiguration) throws {
-        switch config.resolvedMode {
-        case .gram: try GramModel.checkMemory(config)
-        default: try DenseModel.checkMemory(config)
-        }
+    /// Throws a one-line error if a run of `config` would not fit: the dense engine's size limit, or
+    /// the memory estimate (`MemoryEstimate.simulation`: every buffer sized from N, C, D and R·d,
+    /// the class structure's with `gramStatistics`, the theory's with `theory`) against the memory
+    /// available. Call after `config.validate()`; nothing is allocated.
+    public static func checkResources(_ config: ModelConfiguration, gramStatistics: Bool = false, theory: Bool = false) throws {
+        try MemoryEstimate.simulation(config, gramStatistics: gramStatistics, theory: theory).check()
+        if config.resolvedMode == .dense { try DenseModel.checkDimension(config) }
     }
 
     /// Samples the model at `config` and measures it with the engine `config.mode` selects.

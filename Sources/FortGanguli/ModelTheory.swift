@@ -45,6 +45,10 @@ public struct ModelTheory: Sendable {
         guard config.hessian == .paper else {
             throw ModelError.invalid("the theory is derived for eq. 16 only; use --hessian paper (eq. 10's cross terms are not in it)")
         }
+        guard config.sigmaE > 0 else {
+            throw ModelError.invalid("--sigma-e is 0: the noise term, whose bulk the theory describes, is empty; give --sigma-e > 0")
+        }
+        try MemoryEstimate.theory(config, limitExamples: limitExamples, densityPoints: 0).check()
         var sampled = config
         var dimension = Double(config.dimension)
         var limit = false

@@ -24,6 +24,28 @@ public enum SigmaCGrowth: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Rejects a law that takes σ_c, σ_E, σ_d or σ_s out of [0, 1e50] somewhere on the grid
+    /// [sigmaZMin, sigmaZMax] (the factor is monotone in σ_z, so its ends decide), naming `--growth`
+    /// and the range of γ that keeps them finite, or an anchor (`--sigma-z`) that is not positive.
+    public func validate(sigmaZMin: Double, sigmaZMax: Double, base: ModelConfiguration) throws {
+        guard case let .power(g, anchor) = self else { return }
+        guard anchor.isFinite && anchor > 0 else {
+            throw ModelError.invalid("--growth power:\(g) grows σ_c as (σ_z/σ_z₀)^γ from σ_z₀ = --sigma-z, which is \(anchor); give --sigma-z > 0")
+        }
+        let largest = max(base.sigmaC, base.sigmaE, base.sigmaD, base.sigmaS)
+        // log10 of the room each σ has: f·σ ≤ 1e50, and f itself finite (below 1e300) when every σ is 0.
+        let room = largest > 0 ? log10(ModelConfiguration.maximumScale / largest) : 300
+        var low = -Double.infinity, high = Double.infinity
+        for z in [sigmaZMin, sigmaZMax] where z > 0 {
+            let l = log10(z / anchor)
+            if l > 0 { high = min(high, room / l) } else if l < 0 { low = max(low, room / l) }
+        }
+        guard g >= low && g <= high else {
+            throw ModelError.invalid(String(format: "--growth power:%g takes σ_c·(σ_z/%g)^γ (and σ_E, σ_d, σ_s alike) beyond 1e50 on the σ_z grid [%g, %g]; give power:γ with γ from %.4g to %.4g",
+                                            g, anchor, sigmaZMin, sigmaZMax, low.isFinite ? low : -1e300, high.isFinite ? high : 1e300))
+        }
+    }
+
     public var description: String {
         switch self {
         case .fixed: return "fixed"
@@ -60,21 +82,26 @@ public struct SigmaZSweep: Sendable {
         return g
     }
 
-    /// Rejects empty or impossible grids in one line.
+    /// The most rows (points × seeds) a grid may have: each row is a whole simulation, so more would
+    /// run for weeks, and the table of pending rows is built before the first one runs.
+    public static let maximumRows = 100_000
+
+    /// Rejects empty or impossible grids in one line. The grid's sizes are named by symbol, since
+    /// `sweep`, `phase` and `reproduce` give them under different flags (and check them first with
+    /// their own names); the growth law is `--growth` wherever it is given.
     public func validate() throws {
         func check(_ ok: Bool, _ m: String) throws { if !ok { throw ModelError.invalid(m) } }
-        try check(sigmaZMin.isFinite && sigmaZMax.isFinite, "--sigma-z-min and --sigma-z-max must be finite numbers")
-        try check(sigmaZMin > 0, "--sigma-z-min is \(sigmaZMin); a log grid needs σ_z > 0")
-        try check(sigmaZMax >= sigmaZMin, "--sigma-z-max (\(sigmaZMax)) is below --sigma-z-min (\(sigmaZMin)); the grid would be empty")
-        try check(points >= 1, "--points is \(points); the grid needs at least one point")
-        try check(seeds >= 1, "--seeds is \(seeds); give at least one seed")
-        if case let .power(g, anchor) = growth {
-            try check(g.isFinite && anchor.isFinite && anchor > 0, "--growth-anchor must be a positive number")
-        }
-        var first = configuration(point: 0, seed: 0)
-        try first.validate()
-        first = configuration(point: points - 1, seed: 0)
-        try first.validate()
+        try check(sigmaZMin.isFinite && sigmaZMax.isFinite && sigmaZMin > 0 && sigmaZMax <= ModelConfiguration.maximumScale,
+                  "the σ_z grid runs from \(sigmaZMin) to \(sigmaZMax); a log grid needs finite ends with 0 < σ_z ≤ 1e50")
+        try check(sigmaZMax >= sigmaZMin, "the σ_z grid's largest value \(sigmaZMax) is below its smallest \(sigmaZMin); the grid would be empty")
+        try check(points >= 1 && points <= SigmaZSweep.maximumRows, "the σ_z grid has \(points) points; give 1 to \(SigmaZSweep.maximumRows)")
+        try check(seeds >= 1 && seeds <= SigmaZSweep.maximumRows, "the grid has \(seeds) seeds a point; give 1 to \(SigmaZSweep.maximumRows)")
+        let rows = points.multipliedReportingOverflow(by: seeds)
+        try check(!rows.overflow && rows.partialValue <= SigmaZSweep.maximumRows,
+                  "the grid has \(points) points × \(seeds) seeds; at most \(SigmaZSweep.maximumRows) rows are allowed")
+        try growth.validate(sigmaZMin: sigmaZMin, sigmaZMax: sigmaZMax, base: base)
+        try configuration(point: 0, seed: 0).validate()
+        try configuration(point: points - 1, seed: 0).validate()
     }
 
     /// The configuration of grid point `point` (0-based) and seed index `seed`: the base's
@@ -89,7 +116,7 @@ public struct SigmaZSweep: Sendable {
         c.sigmaE = base.sigmaE * f
         c.sigmaD = base.sigmaD * f
         c.sigmaS = base.sigmaS * f
-        c.seed = base.seed + UInt64(seed)
+        c.seed = base.seed &+ UInt64(seed)   // seeds are stream labels: they wrap
         return c
     }
 }
@@ -119,14 +146,20 @@ public struct PhaseGrid: Sendable {
         SigmaZSweep(base: base, sigmaZMin: snrMin, sigmaZMax: snrMax, points: snrPoints, seeds: 1, growth: .fixed).grid
     }
 
+    /// Rejects empty or impossible grids in one line (sizes by symbol: `phase` and `reproduce` name
+    /// them under different flags and check them first).
     public func validate() throws {
         func check(_ ok: Bool, _ m: String) throws { if !ok { throw ModelError.invalid(m) } }
-        try check(snrMin.isFinite && snrMax.isFinite, "--snr-min and --snr-max must be finite numbers")
-        try check(snrMin > 0, "--snr-min is \(snrMin); a log grid needs SNR > 0")
-        try check(snrMax >= snrMin, "--snr-max (\(snrMax)) is below --snr-min (\(snrMin)); the grid would be empty")
-        try check(snrPoints >= 1, "--snr-points is \(snrPoints); the grid needs at least one point")
-        try check(base.sigmaE > 0, "--sigma-e must be positive for an SNR grid")
+        try check(snrMin.isFinite && snrMax.isFinite && snrMin > 0, "the SNR grid runs from \(snrMin) to \(snrMax); a log grid needs finite ends with SNR > 0")
+        try check(snrMax >= snrMin, "the SNR grid's largest value \(snrMax) is below its smallest \(snrMin); the grid would be empty")
+        try check(snrPoints >= 1 && snrPoints <= SigmaZSweep.maximumRows, "the SNR grid has \(snrPoints) points; give 1 to \(SigmaZSweep.maximumRows)")
+        try check(base.sigmaE > 0, "--sigma-e is \(base.sigmaE); an SNR grid (σ_c = σ_E·√SNR) needs σ_E > 0")
         try sigmaZ.validate()
+        let cells = sigmaZ.points.multipliedReportingOverflow(by: snrPoints)
+        let rows = cells.partialValue.multipliedReportingOverflow(by: seeds)
+        try check(!cells.overflow && !rows.overflow && rows.partialValue <= SigmaZSweep.maximumRows,
+                  "the phase grid has \(sigmaZ.points) × \(snrPoints) cells × \(seeds) seeds; at most \(SigmaZSweep.maximumRows) rows are allowed")
+        for i in [0, sigmaZ.points - 1] { for j in [0, snrPoints - 1] { try configuration(sigmaZPoint: i, snrPoint: j, seed: 0).validate() } }
     }
 
     /// The configuration of cell (σ_z point i, SNR point j) and seed index k.

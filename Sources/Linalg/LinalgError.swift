@@ -5,6 +5,9 @@ public enum LinalgError: Error, CustomStringConvertible, Equatable {
     case lapack(routine: String, info: Int32)
     /// A size that does not fit LAPACK's 32-bit integers.
     case sizeExceedsLAPACK(String, Int)
+    /// The input matrix of a routine holds NaN or ±∞ (an overflow upstream), checked before LAPACK
+    /// is called, whose own check would report an "illegal argument".
+    case notFinite(routine: String)
 
     public var description: String {
         switch self {
@@ -14,6 +17,8 @@ public enum LinalgError: Error, CustomStringConvertible, Equatable {
             return "\(routine) failed to converge or met a singular matrix (LAPACK info \(info))"
         case let .sizeExceedsLAPACK(what, value):
             return "\(what) = \(value) exceeds LAPACK's 32-bit integer range"
+        case let .notFinite(routine):
+            return "\(routine): the matrix holds NaN or infinite entries (a computation overflowed before it); lower the scales of the input"
         }
     }
 }
@@ -30,4 +35,11 @@ func lapackInt(_ value: Int, _ what: String = "size") throws -> Int32 {
 func blasInt(_ value: Int) -> Int32 {
     guard let v = Int32(exactly: value) else { preconditionFailure("size \(value) exceeds BLAS's 32-bit integer range") }
     return v
+}
+
+/// Throws `LinalgError.notFinite` unless every entry is finite: LAPACKE rejects NaN input as an
+/// "illegal argument", a message no user should see. O(n²), against the routines' O(n³).
+@inlinable
+func requireFinite(_ storage: [Double], _ routine: String) throws {
+    for x in storage where !x.isFinite { throw LinalgError.notFinite(routine: routine) }
 }

@@ -21,6 +21,7 @@ public enum Eigen {
         let count = Swift.min(Swift.max(largest, 0), n)
         if n == 0 || count == 0 { return SymmetricEigen(values: [], vectors: vectors ? Matrix(rows: n, cols: 0) : nil) }
         let n32 = try lapackInt(n, "matrix order")
+        try requireFinite(a.storage, "eigenvalues (dsyevr)")
         var work = a.storage
         var w = [Double](repeating: 0, count: n)
         var z = [Double](repeating: 0, count: vectors ? n * count : 1)
@@ -82,6 +83,7 @@ public enum Orthonormal {
         precondition(a.rows >= a.cols, "QR basis needs rows ≥ cols")
         let m = try lapackInt(a.rows, "rows"), n = try lapackInt(a.cols, "cols")
         if a.cols == 0 { return a }
+        try requireFinite(a.storage, "QR basis (dgeqrf)")
         var q = a
         var tau = [Double](repeating: 0, count: a.cols)
         let info1 = q.storage.withUnsafeMutableBufferPointer { pq in
@@ -118,6 +120,8 @@ extension Eigen {
         let n = a.rows, r = x.cols
         if n == 0 { return SpectralProjections(values: [], projections: Matrix(rows: 0, cols: r)) }
         let n32 = try lapackInt(n, "matrix order"), r32 = try lapackInt(max(r, 1), "columns")
+        try requireFinite(a.storage, "eigenvalues (dsytrd)")
+        try requireFinite(x.storage, "eigenvector projections (dormtr)")
         var q = a.storage
         var d = [Double](repeating: 0, count: n), e = [Double](repeating: 0, count: n), tau = [Double](repeating: 0, count: n)
         let lower = Int8(UInt8(ascii: "L"))

@@ -47,6 +47,7 @@ public enum Triangular {
         var r = a
         let n = try lapackInt(a.rows, "order")
         if a.rows == 0 { return r }
+        try requireFinite(a.storage, "Cholesky factor (dpotrf)")
         let info = r.storage.withUnsafeMutableBufferPointer { p in
             LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), n, p.baseAddress, n)
         }

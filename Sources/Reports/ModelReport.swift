@@ -18,7 +18,7 @@ public enum ModelReport {
             ("sigma_e", .number(c.sigmaE)),
             ("accuracy", .number(c.accuracy)),
             ("length_spread", .number(c.lengthSpread)),
-            ("seed", .string(String(c.seed))),
+            ("seed", .unsigned(c.seed)),
             ("hessian", .string(c.hessian.rawValue)),
             ("mode", .string(m.mode.rawValue)),
             ("mean_max_prob", .number(m.probabilities.meanMaxProbability)),

@@ -10,7 +10,7 @@ public enum TheoryReport {
             ("examples", .integer(c.examples)), ("classes", .integer(c.classes)), ("dimension", .integer(c.dimension)),
             ("sigma_z", .number(c.sigmaZ)), ("sigma_c", .number(c.sigmaC)), ("sigma_e", .number(c.sigmaE)),
             ("sigma_d", .number(c.sigmaD)), ("sigma_s", .number(c.sigmaS)), ("length_spread", .number(c.lengthSpread)),
-            ("seed", .string(String(c.seed))),
+            ("seed", .unsigned(c.seed)),
             ("bulk_edge", .number(t.bulk.edge)), ("mass_at_zero", .number(t.bulk.massAtZero)),
             ("bbp_threshold", .number(t.bulk.bbpThreshold)), ("spikes", .numbers(t.spikes)),
             ("outliers", .integer(t.outliers)), ("outlier_positions", .numbers(t.outlierPositions)),

@@ -10,21 +10,38 @@ struct PhaseCommand: ParsableCommand {
         abstract: "Map the number of outliers over σ_z × SNR (log grids), simulated and predicted; rows stream to phase.csv and reruns resume.")
 
     @OptionGroup var model: ModelOptions
-    @Option(name: .customLong("sigma-z-min"), parsing: .unconditional, help: "Smallest σ_z.") var sigmaZMin = 1e-2
-    @Option(name: .customLong("sigma-z-max"), parsing: .unconditional, help: "Largest σ_z.") var sigmaZMax = 1e2
-    @Option(name: .customLong("sigma-z-points"), help: "σ_z grid points.") var sigmaZPoints = Count(12)
-    @Option(name: .customLong("snr-min"), parsing: .unconditional, help: "Smallest SNR = σ_c²/σ_E².") var snrMin = 1e-2
-    @Option(name: .customLong("snr-max"), parsing: .unconditional, help: "Largest SNR.") var snrMax = 1e1
-    @Option(name: .customLong("snr-points"), help: "SNR grid points.") var snrPoints = Count(12)
-    @Option(help: "Seeds per cell.") var seeds = Count(1)
-    @Option(help: "First seed.") var seed: UInt64 = 0
+    @Option(name: .customLong("sigma-z-min"), parsing: .unconditional, help: "Smallest σ_z, in (0, 1e50].") var sigmaZMin = Number(1e-2)
+    @Option(name: .customLong("sigma-z-max"), parsing: .unconditional, help: "Largest σ_z, in [--sigma-z-min, 1e50].") var sigmaZMax = Number(1e2)
+    @Option(name: .customLong("sigma-z-points"), parsing: .unconditional, help: "σ_z grid points (cells × seeds ≤ 100000).") var sigmaZPoints = Number(12)
+    @Option(name: .customLong("snr-min"), parsing: .unconditional, help: "Smallest SNR = σ_c²/σ_E², > 0.") var snrMin = Number(1e-2)
+    @Option(name: .customLong("snr-max"), parsing: .unconditional, help: "Largest SNR, at least --snr-min (σ_E·√SNR ≤ 1e50).") var snrMax = Number(1e1)
+    @Option(name: .customLong("snr-points"), parsing: .unconditional, help: "SNR grid points (cells × seeds ≤ 100000).") var snrPoints = Number(12)
+    @Option(parsing: .unconditional, help: "Seeds per cell (cells × seeds ≤ 100000).") var seeds = Number(1)
+    @Option(parsing: .unconditional, help: "First seed, 0 to 2⁶⁴ − 1 (cell seeds wrap past 2⁶⁴ − 1 to 0).") var seed = Number(UInt64(0))
     @Option(help: "Output folder (phase.csv and its manifest phase.json).") var output = "results/phase"
 
     func run() throws {
-        let grid = PhaseGrid(base: model.configuration(seed: seed), sigmaZMin: sigmaZMin, sigmaZMax: sigmaZMax,
-                             sigmaZPoints: sigmaZPoints.value, snrMin: snrMin, snrMax: snrMax, snrPoints: snrPoints.value,
-                             seeds: seeds.value)
+        let base = try model.configuration(seed: seed.seed("--seed"))
+        let zMin = try sigmaZMin.real("--sigma-z-min", above: 0, upTo: ModelConfiguration.maximumScale)
+        let zMax = try sigmaZMax.real("--sigma-z-max", above: zMin, lowInclusive: true, upTo: ModelConfiguration.maximumScale)
+        guard base.sigmaE > 0 else { throw ToolError("--sigma-e is \(base.sigmaE); an SNR grid (σ_c = σ_E·√SNR) needs --sigma-e > 0") }
+        // σ_c = σ_E·√SNR must stay within the model's scale limit at the largest SNR.
+        let snrLimit = pow(ModelConfiguration.maximumScale / base.sigmaE, 2)
+        let lo = try snrMin.real("--snr-min", above: 0, upTo: snrLimit, " (σ_c = --sigma-e·√SNR ≤ 1e50)")
+        let hi = try snrMax.real("--snr-max", above: lo, lowInclusive: true, upTo: snrLimit, " (σ_c = --sigma-e·√SNR ≤ 1e50)")
+        let limit = SigmaZSweep.maximumRows
+        let zPoints = try sigmaZPoints.whole("--sigma-z-points", in: 1...limit)
+        let sPoints = try snrPoints.whole("--snr-points", in: 1...(limit / zPoints), " (--sigma-z-points × --snr-points × --seeds is at most \(limit))")
+        let k = try seeds.whole("--seeds", in: 1...(limit / (zPoints * sPoints)), " (--sigma-z-points × --snr-points × --seeds is at most \(limit))")
+        let grid = PhaseGrid(base: base, sigmaZMin: zMin, sigmaZMax: zMax, sigmaZPoints: zPoints, snrMin: lo, snrMax: hi, snrPoints: sPoints, seeds: k)
         try PhaseRunner.run(grid, folder: output)
+    }
+
+    /// The manifest entries of the grid, keyed by flag (`seed` is the first seed, exact).
+    static func manifest(_ g: PhaseGrid) -> [(String, JSON)] {
+        [("sigma_z_min", .number(g.sigmaZ.sigmaZMin)), ("sigma_z_max", .number(g.sigmaZ.sigmaZMax)),
+         ("sigma_z_points", .integer(g.sigmaZ.points)), ("snr_min", .number(g.snrMin)), ("snr_max", .number(g.snrMax)),
+         ("snr_points", .integer(g.snrPoints)), ("seeds", .integer(g.seeds)), ("seed", .unsigned(g.base.seed))]
     }
 }
 
@@ -36,13 +53,11 @@ enum PhaseRunner {
 
     static func run(_ grid: PhaseGrid, folder output: String) throws {
         try grid.validate()
-        try ModelSimulation.checkResources(grid.configuration(sigmaZPoint: 0, snrPoint: 0, seed: 0))
-        var manifest = SweepRunner.manifest(grid.sigmaZ)
-        if case .object(var pairs) = manifest {
-            pairs += [("snr_min", .number(grid.snrMin)), ("snr_max", .number(grid.snrMax)), ("snr_points", .integer(grid.snrPoints)),
-                      ("mode", .string(grid.base.mode.rawValue))]
-            manifest = .object(pairs)
+        for (i, j) in [(0, 0), (grid.sigmaZ.points - 1, grid.snrPoints - 1)] {
+            let c = grid.configuration(sigmaZPoint: i, snrPoint: j, seed: 0)
+            try ModelOptions.checkResources(c, theory: c.hessian == .paper)
         }
+        let manifest = JSON.object(ModelOptions.manifest(grid.base) + PhaseCommand.manifest(grid))
         let table = try ResumableTable(folder: output, name: "phase.csv", header: header, keyColumns: 3, manifest: manifest)
         var cells: [(i: Int, j: Int, config: ModelConfiguration)] = []
         for i in 0..<grid.sigmaZ.points { for j in 0..<grid.snrPoints { for k in 0..<grid.seeds {

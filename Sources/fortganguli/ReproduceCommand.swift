@@ -13,35 +13,50 @@ struct ReproduceCommand: ParsableCommand {
         abstract: "Run the paper's model experiments (Figs. 3b, 5–8) and print paper vs. measured values.")
 
     @Option(help: "Output folder.") var output = "results/reproduce"
-    @Option(help: "Seeds for the single-configuration statistics.") var seeds = Count(5)
-    @Option(help: "σ_z points of the sweep (paper: 1e-3 to 1e2).") var points = Count(41)
-    @Option(name: .customLong("sweep-seeds"), help: "Seeds per sweep point.") var sweepSeeds = Count(3)
+    @Option(parsing: .unconditional, help: "Seeds for the single-configuration statistics, 1 to 1000.") var seeds = Number(5)
+    @Option(parsing: .unconditional, help: "σ_z points of the sweep (paper: 1e-3 to 1e2), at least 2 (points × sweep seeds ≤ 100000).")
+    var points = Number(41)
+    @Option(name: .customLong("sweep-seeds"), parsing: .unconditional, help: "Seeds per sweep point (points × sweep seeds ≤ 100000).")
+    var sweepSeeds = Number(3)
     @Option(help: "σ_c growth law of the Fig. 7 sweep (σ_c ∝ σ_z^γ, anchored at the paper's σ_z = 15).")
     var growth = "power:0.25"
-    @Option(name: .customLong("phase-points"), help: "σ_z and SNR points of the phase diagram.") var phasePoints = Count(10)
-    @Option(name: .customLong("length-spread"), help: "Spread of class-mean lengths for the unequal-length run.")
-    var lengthSpread = 0.5
+    @Option(name: .customLong("phase-points"), parsing: .unconditional, help: "σ_z and SNR points of the phase diagram, 2 to 316.")
+    var phasePoints = Number(10)
+    @Option(name: .customLong("length-spread"), parsing: .unconditional, help: "Spread of class-mean lengths for the unequal-length run, in [0, 1).")
+    var lengthSpread = Number(0.5)
 
-    func validate() throws {
-        guard seeds.value >= 1, sweepSeeds.value >= 1 else { throw ValidationError("--seeds and --sweep-seeds must be at least 1") }
-        guard points.value >= 2, phasePoints.value >= 2 else { throw ValidationError("--points and --phase-points must be at least 2") }
-    }
+    /// The most seeds of the single-configuration statistics (each is two whole simulations).
+    static let maximumSeeds = 1000
 
     func run() throws {
+        // Every argument is checked, and every step's grid, before the first file is written.
+        let limit = SigmaZSweep.maximumRows
+        let seedCount = try seeds.whole("--seeds", in: 1...ReproduceCommand.maximumSeeds)
+        let pointCount = try points.whole("--points", in: 2...(limit / 2))
+        let sweepSeedCount = try sweepSeeds.whole("--sweep-seeds", in: 1...(limit / pointCount), " (--points × --sweep-seeds is at most \(limit))")
+        let phaseCount = try phasePoints.whole("--phase-points", in: 2...Int(Double(limit).squareRoot()), " (a square grid of at most \(limit) cells)")
+        let spreadValue = try lengthSpread.real("--length-spread")
         let paper = ModelConfiguration()
         var spread = paper
-        spread.lengthSpread = lengthSpread
+        spread.lengthSpread = spreadValue
         try spread.validate()
         guard let law = SigmaCGrowth(growth, anchor: paper.sigmaZ) else {
-            throw ToolError("--growth is \(growth); use fixed or power:γ, e.g. power:0.25")
+            throw ToolError("--growth is \(growth); use fixed or power:γ with a finite γ, e.g. power:0.25")
         }
-        let sweep = SigmaZSweep(base: paper, sigmaZMin: 1e-3, sigmaZMax: 1e2, points: points.value,
-                                seeds: sweepSeeds.value, growth: law)
+        let sweep = SigmaZSweep(base: paper, sigmaZMin: 1e-3, sigmaZMax: 1e2, points: pointCount,
+                                seeds: sweepSeedCount, growth: law)
         try sweep.validate()
+        let phase = PhaseGrid(base: paper, sigmaZMin: 1e-2, sigmaZMax: 1e2, sigmaZPoints: phaseCount,
+                              snrMin: 1e-2, snrMax: 1e1, snrPoints: phaseCount, seeds: 1)
+        try phase.validate()
+        var conditional = paper
+        (conditional.sigmaD, conditional.hessian) = (1.0, .full)
+        try ModelOptions.checkResources(paper, theory: true)
+        try ModelOptions.checkResources(conditional, gramStatistics: true)
         let root = URL(fileURLWithPath: output)
 
-        let defaults = try runSeeds(paper, into: root.appendingPathComponent("defaults"), label: "defaults")
-        let unequal = try runSeeds(spread, into: root.appendingPathComponent("spread"), label: "unequal lengths")
+        let defaults = try runSeeds(paper, count: seedCount, into: root.appendingPathComponent("defaults"), label: "defaults")
+        let unequal = try runSeeds(spread, count: seedCount, into: root.appendingPathComponent("spread"), label: "unequal lengths")
         try writeClassConditional(paper, to: root.appendingPathComponent("class-conditional"))
         try SweepRunner.run(sweep, folder: root.appendingPathComponent("sweep").path, label: "sweep")
         try writeSimplex(to: root)
@@ -51,10 +66,8 @@ struct ReproduceCommand: ParsableCommand {
         try theoryFolder.write("theory.json", TheoryReport.json(theory).data)
         try theoryFolder.write("density.csv", TheoryReport.densityCSV(theory, points: 400))
         try theoryFolder.commit()
-        let phase = PhaseGrid(base: paper, sigmaZMin: 1e-2, sigmaZMax: 1e2, sigmaZPoints: phasePoints.value,
-                              snrMin: 1e-2, snrMax: 1e1, snrPoints: phasePoints.value, seeds: 1)
         try PhaseRunner.run(phase, folder: root.appendingPathComponent("phase").path)
-        var rows = try table(defaults: defaults, unequal: unequal, sweepCSV: root.appendingPathComponent("sweep/sweep.csv"))
+        var rows = try table(defaults: defaults, unequal: unequal, spread: spreadValue, sweepCSV: root.appendingPathComponent("sweep/sweep.csv"))
         // The theory of each seed's own sample (its sampled class means; the bulk needs none), against
         // that seed's simulation, its outliers counted by the simulation's margin.
         var edgeGap: [Double] = [], topGap: [Double] = [], agreeing = 0
@@ -83,10 +96,10 @@ struct ReproduceCommand: ParsableCommand {
     }
 
     /// Simulates `config` for each seed into `dir/seed-K`, skipping seeds already written.
-    func runSeeds(_ config: ModelConfiguration, into dir: URL, label: String) throws -> [ModelSummary] {
-        let progress = Progress(total: seeds.value, alreadyDone: 0, label: label)
+    func runSeeds(_ config: ModelConfiguration, count: Int, into dir: URL, label: String) throws -> [ModelSummary] {
+        let progress = Progress(total: count, alreadyDone: 0, label: label)
         var out: [ModelSummary] = []
-        for k in 0..<seeds.value {
+        for k in 0..<count {
             var c = config
             c.seed = UInt64(k)
             let path = dir.appendingPathComponent("seed-\(k)")
@@ -139,7 +152,7 @@ struct ReproduceCommand: ParsableCommand {
         try folder.commit()
     }
 
-    func table(defaults: [ModelSummary], unequal: [ModelSummary], sweepCSV: URL) throws -> [(String, String, String)] {
+    func table(defaults: [ModelSummary], unequal: [ModelSummary], spread: Double, sweepCSV: URL) throws -> [(String, String, String)] {
         func stat(_ xs: [Double], _ digits: Int = 3) -> String {
             let m = xs.reduce(0, +) / Double(xs.count)
             let sd = xs.count > 1 ? (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot() : 0
@@ -160,7 +173,7 @@ struct ReproduceCommand: ParsableCommand {
             ("q^SL (expected SNR/(SNR+1) = 0.671)", "0.67", stat(defaults.map(\.qSL))),
             ("q^DL", "≈ 0", stat(defaults.map(\.qDL))),
             ("outliers, equal class-mean lengths", "C − 1 = \(c - 1)", counts(defaults.map(\.outliers))),
-            ("outliers, unequal lengths (spread \(lengthSpread))", "C = \(c)",
+            ("outliers, unequal lengths (spread \(spread))", "C = \(c)",
              counts(unequal.map(\.outliers)) + "; at most C − 1 is possible, since P^μ·1 = 0 makes the signal rank ≤ C − 1"),
             ("gradient power in top \(c) eigenvectors", "0.71", stat(defaults.map(\.gradientPower))),
             ("top eigenvalue vs σ_z (\(growth))", "rises, peaks, falls",

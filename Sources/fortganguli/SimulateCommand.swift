@@ -11,7 +11,7 @@ struct SimulateCommand: ParsableCommand {
         abstract: "Sample the model once and write summary.json, spectrum.npy, overlap.csv and the class structure of its G-term.")
 
     @OptionGroup var model: ModelOptions
-    @Option(help: "Random seed; the same seed gives identical files.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Random seed, 0 to 2⁶⁴ − 1; the same seed gives identical files.") var seed = Number(UInt64(0))
     @Option(help: "Output folder.") var output = "results/simulate"
     @Flag(help: "Add the random-matrix prediction (theory_bulk_edge, theory_outliers, theory_eigenvalues_top) to summary.json; eq. 16 only.")
     var theory = false
@@ -20,12 +20,15 @@ struct SimulateCommand: ParsableCommand {
     var writeGram = false
 
     func run() throws {
-        let config = model.configuration(seed: seed)
-        try config.validate()
-        try ModelSimulation.checkResources(config)
+        let seed = try self.seed.seed("--seed")
+        let config = try model.configuration(seed: seed)
         if theory && config.hessian == .full {
             throw ToolError("--theory is derived for eq. 16 only; drop --theory or use --hessian paper")
         }
+        if theory && config.sigmaE == 0 {
+            throw ToolError("--sigma-e is 0: the noise term, whose bulk --theory describes, is empty; give --sigma-e > 0 or drop --theory")
+        }
+        try ModelOptions.checkResources(config, gramStatistics: true, theory: theory)
         let folder = try OutputFolder(output)
         defer { folder.abandon() }
         let m = try ModelSimulation.run(config, gramStatistics: true)

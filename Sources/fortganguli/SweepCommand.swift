@@ -11,33 +11,46 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var grid: SweepOptions
-    @Option(help: "First seed; point seeds are seed, seed+1, …") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "First seed, 0 to 2⁶⁴ − 1; point seeds are seed, seed+1, … (wrapping past 2⁶⁴ − 1 to 0).")
+    var seed = Number(UInt64(0))
     @Option(help: "Output folder (sweep.csv and its manifest sweep.json).") var output = "results/sweep"
 
     func run() throws {
-        let sweep = try grid.sweep(base: model.configuration(seed: seed))
+        let sweep = try grid.sweep(base: model.configuration(seed: seed.seed("--seed")))
         try SweepRunner.run(sweep, folder: output, label: "sweep")
     }
 }
 
 /// Grid options shared by commands that sweep σ_z.
 struct SweepOptions: ParsableArguments {
-    @Option(name: .customLong("sigma-z-min"), parsing: .unconditional, help: "Smallest σ_z of the grid.") var sigmaZMin = 1e-3
-    @Option(name: .customLong("sigma-z-max"), parsing: .unconditional, help: "Largest σ_z of the grid.") var sigmaZMax = 1e2
-    @Option(help: "Number of log-spaced σ_z points.") var points = Count(41)
-    @Option(help: "Seeds per point.") var seeds = Count(3)
+    @Option(name: .customLong("sigma-z-min"), parsing: .unconditional, help: "Smallest σ_z of the grid, in (0, 1e50].") var sigmaZMin = Number(1e-3)
+    @Option(name: .customLong("sigma-z-max"), parsing: .unconditional, help: "Largest σ_z of the grid, in [--sigma-z-min, 1e50].") var sigmaZMax = Number(1e2)
+    @Option(parsing: .unconditional, help: "Number of log-spaced σ_z points (points × seeds ≤ 100000).") var points = Number(41)
+    @Option(parsing: .unconditional, help: "Seeds per point (points × seeds ≤ 100000).") var seeds = Number(3)
     @Option(help: "σ_c along the sweep: fixed, or power:γ (σ_c ∝ σ_z^γ, equal to --sigma-c at σ_z = --sigma-z; σ_E keeps its ratio to σ_c).")
     var growth = "fixed"
 
+    /// The sweep these options describe around `base`, every flag checked by its own name and the
+    /// whole grid (both ends, the growth law, the memory a point takes) before anything is written.
     func sweep(base: ModelConfiguration) throws -> SigmaZSweep {
+        let zMin = try sigmaZMin.real("--sigma-z-min", above: 0, upTo: ModelConfiguration.maximumScale)
+        let zMax = try sigmaZMax.real("--sigma-z-max", above: zMin, lowInclusive: true, upTo: ModelConfiguration.maximumScale)
+        let limit = SigmaZSweep.maximumRows
+        let n = try points.whole("--points", in: 1...limit)
+        let k = try seeds.whole("--seeds", in: 1...(limit / n), " (--points × --seeds is at most \(limit))")
         guard let law = SigmaCGrowth(growth, anchor: base.sigmaZ) else {
-            throw ToolError("--growth is \(growth); use fixed or power:γ, e.g. power:0.25")
+            throw ToolError("--growth is \(growth); use fixed or power:γ with a finite γ, e.g. power:0.25")
         }
-        let s = SigmaZSweep(base: base, sigmaZMin: sigmaZMin, sigmaZMax: sigmaZMax,
-                            points: points.value, seeds: seeds.value, growth: law)
+        let s = SigmaZSweep(base: base, sigmaZMin: zMin, sigmaZMax: zMax, points: n, seeds: k, growth: law)
         try s.validate()
-        for p in [0, s.points - 1] { try ModelSimulation.checkResources(s.configuration(point: p, seed: 0)) }
+        for p in Set([0, s.points - 1]) { try ModelOptions.checkResources(s.configuration(point: p, seed: 0)) }
         return s
+    }
+
+    /// The manifest entries of the grid, keyed by flag (`seed` is the first seed, exact).
+    static func manifest(_ s: SigmaZSweep) -> [(String, JSON)] {
+        [("sigma_z_min", .number(s.sigmaZMin)), ("sigma_z_max", .number(s.sigmaZMax)), ("points", .integer(s.points)),
+         ("seeds", .integer(s.seeds)), ("growth", .string(s.growth.description)), ("seed", .unsigned(s.base.seed))]
     }
 }
 
@@ -49,20 +62,8 @@ enum SweepRunner {
                          "trace", "trace_standard_error", "spectral_norm", "trace_over_norm", "trace_over_norm_hyperplane",
                          "trace_over_norm_hyperplane_standard_error"]
 
-    static func manifest(_ s: SigmaZSweep) -> JSON {
-        let b = s.base
-        return .object([
-            ("examples", .integer(b.examples)), ("classes", .integer(b.classes)), ("dimension", .integer(b.dimension)),
-            ("sigma_c", .number(b.sigmaC)), ("sigma_d", .number(b.sigmaD)), ("sigma_s", .number(b.sigmaS)),
-            ("sigma_e", .number(b.sigmaE)), ("accuracy", .number(b.accuracy)),
-            ("hessian", .string(b.hessian.rawValue)), ("length_spread", .number(b.lengthSpread)),
-            ("hyperplane_dimension", .integer(b.hyperplaneDimension)), ("hyperplanes", .integer(b.hyperplanes)),
-            ("top_k", .integer(b.gradientPowerK)),
-            ("sigma_z_min", .number(s.sigmaZMin)), ("sigma_z_max", .number(s.sigmaZMax)),
-            ("points", .integer(s.points)), ("seeds", .integer(s.seeds)), ("first_seed", .string(String(b.seed))),
-            ("growth", .string(s.growth.description)),
-        ])
-    }
+    /// Every argument that changes the rows: the model's options and the grid's.
+    static func manifest(_ s: SigmaZSweep) -> JSON { .object(ModelOptions.manifest(s.base) + SweepOptions.manifest(s)) }
 
     static func run(_ s: SigmaZSweep, folder: String, label: String) throws {
         let table = try ResumableTable(folder: folder, name: "sweep.csv", header: header, keyColumns: 3, manifest: manifest(s))
@@ -77,7 +78,7 @@ enum SweepRunner {
                               formatNumber(m.gradientPowerTopK), formatNumber(m.traceOverNorm.trace), "0",
                               formatNumber(m.traceOverNorm.spectralNorm), formatNumber(m.traceOverNorm.ratio),
                               formatNumber(m.hyperplane.mean), formatNumber(m.hyperplane.standardError)],
-                    String(format: "σ_z = %.3g seed %d: λ₁ %.3g, %d outliers", c.sigmaZ, c.seed, m.eigenvalues.first ?? .nan, m.outliers.outliers))
+                    String(format: "σ_z = %.3g seed %@: λ₁ %.3g, %d outliers", c.sigmaZ, String(c.seed), m.eigenvalues.first ?? .nan, m.outliers.outliers))
         }
         print("\(label): \(cells.count) rows in \(table.url.path)")
     }
