@@ -177,6 +177,6 @@ extension ModelComparison {
                                    hyperplaneDimension: Int) -> Double {
         let config = sizing(examples: n, classes: c, parameters: d, topK: topK, hyperplanes: hyperplanes,
                             hyperplaneDimension: hyperplaneDimension)
-        return config.resolvedMode == .gram ? GramModel.bytesNeeded(config) : DenseModel.bytesNeeded(config)
+        return MemoryEstimate.simulation(config, gramStatistics: true).total
     }
 }

@@ -1,27 +1,19 @@
 import Foundation
+import Linalg
 
 /// The memory a command is about to allocate, checked against what the machine has free before
 /// anything is allocated or written: one estimate per part (bytes, as Double so huge sizes do not
 /// overflow), one one-line error naming the flags that lower it.
 public enum Memory {
-    /// Bytes available for new allocations: MemAvailable from /proc/meminfo (Linux), else the
-    /// physical memory.
-    public static func available() -> Double {
-        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
-            for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-                let fields = line.split(separator: " ")
-                if fields.count >= 2, let kib = Double(fields[1]) { return kib * 1024 }
-            }
-        }
-        return Double(ProcessInfo.processInfo.physicalMemory)
-    }
+    /// Bytes available for new allocations (`SystemMemory`: MemAvailable, else physical memory).
+    public static func available() -> Double { SystemMemory.availableBytes }
 
     /// Throws a one-line error when the parts (what, bytes) together exceed 90% of the available
     /// memory: "<task> needs about X GiB (part a GiB, …) but Y GiB are available; <remedy>".
     public static func require(_ parts: [(String, Double)], for task: String, remedy: String) throws {
         let total = parts.reduce(0) { $0 + $1.1 }
         let have = available()
-        guard total.isFinite && total <= 0.9 * have else {
+        guard total.isFinite && total <= SystemMemory.usableFraction * have else {
             let listed = parts.filter { $0.1 >= 0.05 * total }.map { "\($0.0) \(gib($0.1))" }.joined(separator: ", ")
             throw NetworkError.invalid("\(task) needs about \(gib(total)) (\(listed)) but \(gib(have)) are available; \(remedy)")
         }
