@@ -65,7 +65,9 @@ public struct ModelTheory: Sendable {
         for mu in 0..<n {
             let p = Array(logits.probabilities[(mu * c)..<((mu + 1) * c)])
             let pm = Matrix(rows: c, cols: c) { i, j in (i == j ? p[i] : 0) - p[i] * p[j] }
-            for lambda in try Eigen.symmetric(pm, vectors: false).values where lambda > 0 {
+            // The softmax Hessian's null vector (all ones) and eigenvalues below its rounding level
+            // are zeros: dropped, so the weights (and the mass at zero) do not depend on rounding.
+            for lambda in flushingRoundOff(try Eigen.symmetric(pm, vectors: false).values, order: c) where lambda > 0 {
                 weights.append(sigmaE2 * lambda / Double(n))
             }
         }

@@ -138,8 +138,9 @@ public struct ClassStructure: Sendable {
             crossProjector[a * c + i, a * c + j] = (i == j ? 1 : 0) - beta[a * c + i, a] * beta[a * c + j, a]
         } } }
         let crossMatrix = BLAS.multiply(crossProjector, BLAS.multiply(between, crossProjector))
-        classSpectrum = try Eigen.symmetric(classMatrix, vectors: false).values
-        crossSpectrum = try Eigen.symmetric(crossMatrix, vectors: false).values
+        // Structural zeros (G_class has rank ≤ C, G_cross ≤ C(C−1)) are reported as exactly 0.
+        classSpectrum = flushingRoundOff(try Eigen.symmetric(classMatrix, vectors: false).values, order: classMatrix.rows)
+        crossSpectrum = flushingRoundOff(try Eigen.symmetric(crossMatrix, vectors: false).values, order: crossMatrix.rows)
 
         // Within term: (I − Π)Ĝ(I − Π) with Π = basis·basisᵀ, = Ĝ − basis·gbᵀ − gb·basisᵀ + basis·M·basisᵀ.
         var within = g
@@ -162,11 +163,11 @@ public struct ClassStructure: Sendable {
         probes.storage.replaceSubrange(0..<size, with: coordinates.gradientProbe!)
         probes.storage.replaceSubrange(size..<(size * (1 + c * c)), with: basis.storage)
         let spectrum = try Eigen.projections(g, onto: probes)
-        withinSpectrum = try Eigen.symmetric(within, vectors: false).values
-        bulkSpectrum = try Eigen.symmetric(bulk, vectors: false).values
+        withinSpectrum = flushingRoundOff(try Eigen.symmetric(within, vectors: false).values, order: within.rows)
+        bulkSpectrum = flushingRoundOff(try Eigen.symmetric(bulk, vectors: false).values, order: bulk.rows)
         let cos2 = GaussNewtonCoordinates.cosineSquared(values: spectrum.values, projections: spectrum.projections, column: 0,
                                                         gradientNormSquared: coordinates.gradientNormSquared)
-        gaussNewton = GaussNewtonSpectrum(eigenvalues: spectrum.values, gradientCosineSquared: cos2)
+        gaussNewton = GaussNewtonSpectrum(eigenvalues: flushingRoundOff(spectrum.values, order: g.rows), gradientCosineSquared: cos2)
         levels = (0..<size).map { i in
             ClassStructure.shares(of: (0..<(c * c)).map { spectrum.projections[i, 1 + $0] }, beta: beta, classes: c)
         }

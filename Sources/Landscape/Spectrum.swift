@@ -63,3 +63,17 @@ public struct TraceOverNorm: Equatable, Sendable {
         self.spectralNorm = spectralNorm
     }
 }
+
+/// Eigenvalues that are zero up to rounding, set to exactly 0.
+///
+/// A symmetric eigensolver (LAPACK's dsyev family) computes every eigenvalue of an n×n matrix to an
+/// absolute accuracy of about n·ε·‖A‖, so an eigenvalue within n·ε·max|λ| of zero cannot be told
+/// from zero: its value, even its sign, changes with the order of the sums (e.g. with the number of
+/// BLAS threads). Reporting such values as exactly 0 makes lists, signs and every count that
+/// compares with zero independent of rounding. Structural zeros (a rank-deficient term: G_class
+/// has rank ≤ C, a softmax Hessian has the all-ones null vector) are the usual case.
+public func flushingRoundOff(_ values: [Double], order: Int) -> [Double] {
+    let scale = values.lazy.map(abs).max() ?? 0
+    let floor = Double(max(order, 1)) * Double.ulpOfOne * scale
+    return values.map { abs($0) <= floor ? 0 : $0 }
+}
