@@ -11,6 +11,7 @@ bin="$root/.build/release/fortganguli"
 steps=469; per=30; small=8; qsteps=100; sweep=5; probes=2; planes=8; seeds=5
 if [ "${2:-}" = "--full" ]; then steps=4690; per=50; small=30; qsteps=2000; sweep=13; probes=10; fi
 if [ "${2:-}" = "--tiny" ]; then steps=2; per=3; small=2; qsteps=3; sweep=2; probes=1; planes=2; seeds=2; fi
+checkpoints=$(( steps + 1 < 8 ? steps + 1 : 8 ))   # train takes at most one checkpoint a step
 topk=10; data=fashion-mnist; batch=128
 # The tiny run reads the 300-image fixture (its train split is the same images) instead of all 60 000.
 if [ "${2:-}" = "--tiny" ]; then topk=2; batch=16; data="$root/fixtures/fashion-mnist-small"; fi
@@ -19,7 +20,7 @@ once() { local marker="$1"; shift; [ -e "$marker" ] || "$@"; }
 
 echo "== real networks: $out"
 run="$out/mlp-relu"
-"$bin" train --data "$data" --batch-size "$batch" --arch mlp --activation relu --steps "$steps" --checkpoints 8 --eval-examples 2000 --output "$run"
+"$bin" train --data "$data" --batch-size "$batch" --arch mlp --activation relu --steps "$steps" --checkpoints "$checkpoints" --eval-examples 2000 --output "$run"
 last=$(ls "$run"/step-*.safetensors | tail -1)
 once "$out/measure/summary.json" "$bin" measure --data "$data" --checkpoint "$last" --per-class "$per" --top-k "$topk" --density-probes "$probes" --output "$out/measure"
 once "$out/measure-init/summary.json" "$bin" measure --data "$data" --checkpoint "$run/step-000000.safetensors" --per-class "$per" --top-k 3 \

@@ -8,20 +8,6 @@ import XCTest
 final class DurabilityTests: ToolTestCase {
     let small = ["--examples", "30", "--classes", "3", "--dimension", "200"]
 
-    @discardableResult
-    func run(_ arguments: [String], environment extra: [String: String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        let out = Pipe(), err = Pipe()
-        (p.standardOutput, p.standardError) = (out, err)
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
     /// The visible files of a folder and their bytes (hidden files are the tool's bookkeeping), less
     /// the one figure that is not reproducible: the wall-clock `"seconds"` line of summary.json.
     func contents(_ folder: URL) throws -> [String: Data] {

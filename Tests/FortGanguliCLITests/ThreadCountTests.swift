@@ -8,16 +8,8 @@ import XCTest
 /// splits its sums differently over threads.
 final class ThreadCountTests: ToolTestCase {
     func run(threads: Int, _ arguments: [String]) throws {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_NUM_THREADS": String(threads)]) { $1 }
-        let err = Pipe()
-        (p.standardOutput, p.standardError) = (FileHandle.nullDevice, err)
-        try p.run()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "\(arguments) at \(threads) threads: \(String(decoding: e, as: UTF8.self))")
+        let r = try run(arguments, environment: ["OPENBLAS_NUM_THREADS": String(threads)])
+        XCTAssertEqual(r.status, 0, "\(arguments) at \(threads) threads: \(r.stderr)")
     }
 
     /// Walks two JSON values in step: equal structure, equal integers and strings, numbers within

@@ -12,11 +12,13 @@ class ToolTestCase: XCTestCase {
         return url
     }
 
+    /// Runs the tool with `arguments`, its environment extended by `environment`.
     @discardableResult
-    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = Process()
         p.executableURL = binary
         p.arguments = arguments
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         (p.standardOutput, p.standardError) = (out, err)
         try p.run()
