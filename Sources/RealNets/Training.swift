@@ -93,12 +93,24 @@ public enum Trainer {
         guard loss.isFinite, g.allSatisfy(\.isFinite) else { return .nan }
         let (savedNet, savedState) = (net, state)
         defer { if !net.parameters.allSatisfy(\.isFinite) { (net, state) = (savedNet, savedState) } }
+        let delta = update(gradient: g, state: &state, settings: s)
+        for i in delta.indices { net.parameters[i] += delta[i] }
+        return net.parameters.allSatisfy(\.isFinite) ? loss : .nan
+    }
+
+    /// The optimiser's update Δ for gradient g (to be added to the parameters: θ ← θ + Δ), advancing
+    /// its state. SGD with momentum: m ← μm + g, Δ = −η·m; Adam: bias-corrected moments,
+    /// Δ = −η·m̂/(√v̂ + 1e-8). Δ is the negated step, so θ + Δ is bit for bit θ − step; training in a
+    /// subspace (`SubspaceTrainer`) uses the same update on φ.
+    public static func update(gradient g: [Double], state: inout OptimizerState, settings s: TrainingSettings) -> [Double] {
+        precondition(g.count == state.first.count, "gradient and optimiser state differ in length")
+        var delta = [Double](repeating: 0, count: g.count)
         state.step += 1
         switch s.optimizer {
         case .sgd:
             for i in g.indices {
                 state.first[i] = s.momentum * state.first[i] + g[i]
-                net.parameters[i] -= s.learningRate * state.first[i]
+                delta[i] = -(s.learningRate * state.first[i])
             }
         case .adam:
             let (b1, b2) = (s.momentum, s.beta2)
@@ -106,10 +118,31 @@ public enum Trainer {
             for i in g.indices {
                 state.first[i] = b1 * state.first[i] + (1 - b1) * g[i]
                 state.second[i] = b2 * state.second[i] + (1 - b2) * g[i] * g[i]
-                net.parameters[i] -= s.learningRate * (state.first[i] / c1) / ((state.second[i] / c2).squareRoot() + 1e-8)
+                delta[i] = -(s.learningRate * (state.first[i] / c1) / ((state.second[i] / c2).squareRoot() + 1e-8))
             }
         }
-        return net.parameters.allSatisfy(\.isFinite) ? loss : .nan
+        return delta
+    }
+
+    /// Trains `net` in the full space for `settings.steps` mini-batch steps (batches exactly as the
+    /// `train` command draws them). Stops early at the first step whose loss, gradient or update is
+    /// not finite, leaving the last good parameters; returns the steps completed and the last batch loss.
+    @discardableResult
+    public static func run(_ net: inout Network, data: Dataset, settings: TrainingSettings,
+                           progress: ((Int, Double) -> Void)? = nil) -> (steps: Int, loss: Double) {
+        var state = OptimizerState(parameters: net.parameters.count)
+        var epochOrder: (epoch: Int, order: [Int]) = (-1, [])
+        var loss = Double.nan
+        for step in 0..<settings.steps {
+            let (epoch, range) = slot(step: step, examples: data.labels.count, settings: settings)
+            if epoch != epochOrder.epoch { epochOrder = (epoch, permutation(epoch: epoch, examples: data.labels.count, settings: settings)) }
+            let (x, y) = data.batch(Array(epochOrder.order[range]))
+            let l = Trainer.step(&net, state: &state, x: x, labels: y, settings: settings)
+            guard l.isFinite else { return (step, loss) }
+            loss = l
+            progress?(step + 1, l)
+        }
+        return (settings.steps, loss)
     }
 
     /// Mean loss and accuracy over a data set, in chunks.
