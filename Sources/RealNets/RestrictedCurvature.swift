@@ -34,6 +34,8 @@ public struct RestrictedCurvature: Sendable {
     public var positiveFraction: [Double]
     /// Tr(QᵀHQ) of each subspace (its mean estimates (d/D)·Tr H on hyperplanes).
     public var trace: [Double]
+    /// ‖QᵀHQ‖ = max(λ_max, −λ_min) of each subspace.
+    public var norm: [Double]
     public var subspaces: Int { traceOverNorm.count }
 
     /// Draw `draw` of subspace `kind` of dimension d at parameters θ: an orthonormal D×d basis
@@ -84,10 +86,12 @@ public struct RestrictedCurvature: Sendable {
     public init(kind: SubspaceKind, projected: [Matrix]) throws {
         self.kind = kind
         dimension = projected.first?.rows ?? 0
-        (traceOverNorm, positiveFraction, trace) = ([], [], [])
+        (traceOverNorm, positiveFraction, trace, norm) = ([], [], [], [])
         for m in projected {
             let values = try Eigen.symmetric(m, vectors: false).values
-            traceOverNorm.append(TraceOverNorm(eigenvalues: values).ratio)
+            let ratio = TraceOverNorm(eigenvalues: values)
+            traceOverNorm.append(ratio.ratio)
+            norm.append(ratio.spectralNorm)
             positiveFraction.append(Double(values.filter { $0 > 0 }.count) / Double(values.count))
             trace.append(values.reduce(0, +))
         }
@@ -127,19 +131,16 @@ public struct FullSpaceCurvature: Sendable {
 
     /// `topK` top eigenpairs are resolved by Lanczos (more make λ_max more robust), one bottom one.
     public init(network: Network, inputs x: Matrix, labels: [Int], topK: Int = 1, traceProbes: Int = 20, seed: UInt64 = 0) throws {
-        let (n, c, d) = (x.cols, network.architecture.classes, network.parameters.count)
+        let (n, d) = (x.cols, network.parameters.count)
         guard labels.count == n else { throw NetworkError.invalid("\(labels.count) labels for \(n) examples") }
         guard d >= 2 else { throw NetworkError.invalid("the Hessian's ends need D ≥ 2 parameters") }
-        let z = network.logits(x)
-        guard z.storage.allSatisfy(\.isFinite) else {
+        let outputs = FullSpaceCurvature.outputs(network, x)
+        guard outputs.logitStd.isFinite else {
             throw NetworkError.invalid("the network's logits on the \(n) measured examples are not finite: its weights are too large to measure")
         }
-        var rows = [Double](repeating: 0, count: n * c)
-        for e in 0..<n { for k in 0..<c { rows[e * c + k] = z[k, e] } }
         parameters = d
         weightNorm = BLAS.dot(network.parameters, network.parameters).squareRoot()
-        logitStd = logitScale(rows, classes: c)
-        meanMaxProbability = ProbabilityStatistics(probabilities: softmaxRows(rows, classes: c), classes: c).meanMaxProbability
+        (logitStd, meanMaxProbability) = outputs
         let exact = try network.hessianTrace(x, labels: labels, probes: traceProbes, seed: seed &+ 2)
         (trace, traceStandardError) = (exact.value, exact.standardError)
         let hessian = ClosureOperator(dimension: d) { network.hessianVectorProduct(x, labels: labels, $0) }
@@ -147,6 +148,19 @@ public struct FullSpaceCurvature: Sendable {
         func budget(_ k: Int) -> Int { max(300, 10 * (2 * k + 10)) }
         largest = try Lanczos.largest(hessian, count: k, maxIterations: budget(k), seed: seed).values.first ?? .nan
         smallest = try Lanczos.smallest(hessian, count: 1, maxIterations: budget(1), seed: seed &+ 4, checkMultiplicity: false).values.first ?? .nan
+    }
+}
+
+extension FullSpaceCurvature {
+    /// The logit std (σ_z as the model defines it, `Landscape.logitScale`) and the mean max
+    /// probability of `network` on x (NaN when a logit is not finite).
+    public static func outputs(_ network: Network, _ x: Matrix) -> (logitStd: Double, meanMaxProbability: Double) {
+        let z = network.logits(x)
+        guard z.storage.allSatisfy(\.isFinite) else { return (.nan, .nan) }
+        let (n, c) = (z.cols, z.rows)
+        var rows = [Double](repeating: 0, count: n * c)
+        for e in 0..<n { for k in 0..<c { rows[e * c + k] = z[k, e] } }
+        return (logitScale(rows, classes: c), ProbabilityStatistics(probabilities: softmaxRows(rows, classes: c), classes: c).meanMaxProbability)
     }
 }
 
