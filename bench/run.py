@@ -55,7 +55,8 @@ def gram_benchmarks(tmp):
 
 def realnet_benchmarks(tmp):
     """Real networks: one epoch of Fashion-MNIST for a 784-256-256-10 MLP, `measure` on it with 30
-    examples a class, and the factorised NTK Gram against explicit Jacobian rows (5 a class)."""
+    examples a class, the factorised NTK Gram against explicit Jacobian rows (5 a class), one r point
+    of `goldilocks` and one epoch of `subspace-train` at d = 1000."""
     run = os.path.join(tmp, "run")
     out = {"train_epoch_mlp_s": round(timed([BIN, "train", "--steps", "469", "--checkpoints", "2", "--eval-examples", "1000",
                                              "--output", run]), 2)}
@@ -69,6 +70,15 @@ def realnet_benchmarks(tmp):
         with open(os.path.join(tmp, "g", "summary.json")) as f:
             out[key] = round(json.load(f)["gram_seconds"], 4)
     out["gram_speedup"] = round(out["gram_explicit_rows_s"] / out["gram_factorised_s"], 1)
+    # Goldilocks: one r point of restricted curvature (d = 10, R = 8 hyperplanes and 8 hyperspheres,
+    # plus the full-space row) on 784-256-256-10 at 30 examples a class, and one epoch of training
+    # inside a random d = 1000 hyperplane (469 steps of 128).
+    out["goldilocks_r_point_d10_R8_s"] = round(timed([BIN, "goldilocks", "--points", "1", "--radius-min", "13", "--radius-max", "13",
+                                                      "--dimensions", "10", "--hyperplanes", "8", "--per-class", "30",
+                                                      "--output", os.path.join(tmp, "gl")]), 2)
+    out["hyperplane_train_epoch_d1000_s"] = round(timed([BIN, "subspace-train", "--dimension", "1000", "--steps", "469",
+                                                         "--batch-size", "128", "--eval-examples", "1000",
+                                                         "--output", os.path.join(tmp, "st")]), 2)
     return out
 
 
