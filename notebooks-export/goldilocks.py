@@ -225,7 +225,7 @@ if full:
                       mfc="none", capsize=2, label=f"network: random d = {model_d} hyperplanes (± se, R = {R})")
     ls0 = np.exp(at_r0(f["radius"], np.log(f["logit_std"])))
     t0 = at_r0(f["radius"], f["trace_over_norm"])
-    exact = np.isclose(f["radius"], r0, rtol=1e-6).any()
+    exact = np.isclose(f["radius"], r0, rtol=1e-4).any()
     if np.isfinite(ls0):
         ax_c.axvline(ls0, color="gray", ls="-.", lw=1)
         ax_c.plot([ls0], [t0], "*", ms=16, color="gold", mec="k", zorder=5,
@@ -264,7 +264,7 @@ def where(r):
     return f"r = {r:.3g} = {r / r0:.2g} × r₀{edge}"
 
 
-on_grid = np.isclose(radii, r0, rtol=1e-6).any()
+on_grid = np.isclose(radii, r0, rtol=1e-4).any()
 print(f"standard initialisation r₀ = {r0:.4g}; radii {radii.min():.3g} … {radii.max():.3g} ({len(radii)} points); "
       + ("r₀ is a grid point" if on_grid else "r₀ is not a grid point: values at r₀ are interpolated in log r"))
 for d in dims:
