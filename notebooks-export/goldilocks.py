@@ -37,6 +37,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent) if "__file__" in globals() else "notebooks-export")
 from _real import num, save  # noqa: E402
@@ -97,7 +98,11 @@ ax_t, ax_p, ax_b, ax_c = axes[0, 0], axes[0, 1], axes[1, 0], axes[1, 1]
 
 
 def mark_r0(ax, label=True):
+    """The standard initialisation radius as a vertical line; the measured radii as the x ticks."""
     ax.axvline(r0, color="gray", ls="-.", lw=1, label=f"standard init r₀ = {r0:.3g}" if label else None)
+    ax.set_xscale("log")
+    ax.set_xticks(radii, [f"{r:.3g}" for r in radii], fontsize=8)
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 # (a) restricted Trace/‖·‖ and positive fraction against r
@@ -128,7 +133,6 @@ if len(ton_all) and ton_all.max() > 0:
         ax_t.set_yscale("symlog", linthresh=1.0)   # negative values and decades: linear within ±1
         ax_t.axhline(0, color="gray", lw=0.6)
 mark_r0(ax_t)
-ax_t.set_xscale("log")
 ax_t.set_xlabel("weight-vector norm r = ‖θ‖ (initial weights rescaled)")
 ax_t.set_ylabel("Trace / ‖·‖₂ of the restricted Hessian QᵀHQ")
 ax_t.set_title(f"(a) Trace/‖·‖ of the Hessian restricted to random d-dim. subspaces vs radius r\n"
@@ -137,7 +141,6 @@ ax_t.legend(fontsize=7.5, loc="best")
 
 ax_p.axhline(0.5, color="k", ls=":", lw=1.2, label="0.5: null (symmetric spectrum)")
 mark_r0(ax_p)
-ax_p.set_xscale("log")
 ax_p.set_xlabel("weight-vector norm r = ‖θ‖ (initial weights rescaled)")
 ax_p.set_ylabel("fraction of positive eigenvalues of QᵀHQ")
 ax_p.set_title(f"(a) Fraction of positive eigenvalues of the restricted Hessian vs radius r\n"
@@ -185,7 +188,6 @@ if train:
                       ha="center", va="center", fontsize=7.5,
                       bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.7", lw=0.6))
     mark_r0(ax_b)
-    ax_b.set_xscale("log")
     ax_b.legend(fontsize=7.5, loc="best")
     ax_b.set_title(f"(b) Accuracy after training only inside a random d-dimensional hyperplane through θ₀ at radius r\n"
                    f"({'/'.join(map(str, steps))} steps; boxes: d₉₀, the smallest d reaching 90% of the full-space "
