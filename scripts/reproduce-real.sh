@@ -40,6 +40,19 @@ for ckpt in "$simplex"/step-*.safetensors; do
     --skip-hessian --output "$simplex/measure-$step" >/dev/null
 done
 
+# The Goldilocks zone (issue 10): restricted curvature and training inside random hyperplanes at radii
+# around r₀, the step-0 weight norm of the run above (the same 784-256-256-10 initialisation).
+# Normal: r₀/2 … 4r₀ in 4 points (×2 apart, r₀ on the grid), R = 2; Adam in every subspace.
+gpoints=4; glow=2; ghigh=4; gplanes=2; gper=3; gdims=10,100; gtrain=10,100; gsteps=50
+if [ "${2:-}" = "--full" ]; then gpoints=9; glow=4; gplanes=8; gper=8; gtrain=10,100,1000; gsteps=469; fi
+if [ "${2:-}" = "--tiny" ]; then gpoints=2; gper=2; gdims=2,5; gtrain=2; gsteps=2; fi
+r0=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="weight_norm") c=i} NR==2{print $c}' "$run/log.csv")
+"$bin" goldilocks --data "$data" --arch mlp --widths 784,256,256,10 --per-class "$gper" \
+  --radius-min "$(awk -v r="$r0" -v k="$glow" 'BEGIN{printf "%.10g", r/k}')" \
+  --radius-max "$(awk -v r="$r0" -v k="$ghigh" 'BEGIN{printf "%.10g", r*k}')" --points "$gpoints" \
+  --dimensions "$gdims" --hyperplanes "$gplanes" --train --train-dimensions "$gtrain" --steps "$gsteps" \
+  --batch-size "$batch" --optimizer adam --learning-rate 0.01 --output "$out/goldilocks"
+
 # Fig. 1: q statistics over data sets, architectures, nonlinearities and training stages.
 for spec in "fashion-mnist mlp" "fashion-mnist cnn" "sphere mlp" "mixture mlp"; do
   set -- $spec
