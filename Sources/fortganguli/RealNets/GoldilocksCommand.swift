@@ -49,8 +49,7 @@ struct GoldilocksCommand: ParsableCommand {
 
     /// The log grid of radii.
     var grid: [Double] {
-        let n = points.value
-        return (0..<n).map { n == 1 ? radiusMin : radiusMin * pow(radiusMax / radiusMin, Double($0) / Double(n - 1)) }
+        logSpaced(from: radiusMin, to: radiusMax, count: points.value)
     }
 
     static let header = ["radius_point", "radius", "standard_init_radius", "dimension", "kind", "hyperplanes", "trace_over_norm",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Linalg
 import Reports
 import RealNets
 
@@ -37,7 +38,7 @@ struct ScaleSweepCommand: ParsableCommand {
                            + [("the network", 8 * 2 * Double(arch.parameterCount))], for: "the scale sweep",
                            remedy: "lower --widths (or --channels and --hidden), --per-class, --top-k, --bottom-k or --hyperplane-dimension")
         let n = points.value
-        let grid = (0..<n).map { n == 1 ? alphaMin : alphaMin * pow(alphaMax / alphaMin, Double($0) / Double(n - 1)) }
+        let grid = logSpaced(from: alphaMin, to: alphaMax, count: n)
         let manifest = JSON.object(ArchitectureOptions.manifest(arch) + dataOptions.manifest + measurement.manifest() + [
             ("alpha_min", .number(alphaMin)), ("alpha_max", .number(alphaMax)), ("points", .integer(n)), ("init_seed", .unsigned(initSeed))])
         let table = try ResumableTable(folder: output, name: "scale.csv", header: ["point", "alpha"] + NetworkReport.rowHeader,
