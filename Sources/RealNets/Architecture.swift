@@ -81,7 +81,7 @@ public struct Architecture: Equatable, Sendable {
     /// dense hidden layer and the output layer. `channels` gives the convolution widths.
     public static func cnn(inputChannels: Int, side: Int, channels: [Int], hidden: Int, classes: Int,
                            activation: Activation) throws -> Architecture {
-        guard (1...3).contains(channels.count), channels.allSatisfy({ $0 >= 1 }), hidden >= 1, classes >= 2,
+        guard (1...3).contains(channels.count), channels.allSatisfy({ $0 >= 1 }), hidden >= 1, classes >= 1,
               side >> channels.count >= 1 else {
             throw NetworkError.invalid("--channels must list 1 to 3 positive widths (e.g. 8,16), with --hidden ≥ 1, for images of side ≥ 2^layers")
         }

@@ -6,11 +6,13 @@ extension Network {
     /// Logits (classes × B).
     public func logits(_ x: Matrix) -> Matrix { forward(x).output }
 
-    /// Mean cross-entropy and its gradient over the batch (x: inputs × B, labels 0…C−1).
-    public func lossAndGradient(_ x: Matrix, labels: [Int]) -> (loss: Double, gradient: [Double], accuracy: Double) {
+    /// Mean loss (cross-entropy unless told) and its gradient over the batch (x: inputs × B,
+    /// labels 0…C−1; `targets` for a regression set's mean squared error).
+    public func lossAndGradient(_ x: Matrix, labels: [Int], loss: Loss = .crossEntropy,
+                                targets: Matrix? = nil) -> (loss: Double, gradient: [Double], accuracy: Double) {
         let t = forward(x)
-        let (loss, g, accuracy) = Network.crossEntropy(t.output, labels: labels)
-        return (loss, backward(t, outputGradient: g).gradient, accuracy)
+        let (value, g, accuracy) = loss.evaluate(t.output, labels: labels, targets: targets)
+        return (value, backward(t, outputGradient: g).gradient, accuracy)
     }
 
     /// Mean cross-entropy, its gradient with respect to the logits ((p − y)/B) and the accuracy.
@@ -31,19 +33,22 @@ extension Network {
         return (loss / Double(b), g, Double(correct) / Double(b))
     }
 
-    /// H·v for the mean cross-entropy over the batch, exactly, by forward-over-reverse differentiation.
-    public func hessianVectorProduct(_ x: Matrix, labels: [Int], _ v: [Double]) -> [Double] {
+    /// H·v for the mean loss over the batch (cross-entropy unless told), exactly, by
+    /// forward-over-reverse differentiation.
+    public func hessianVectorProduct(_ x: Matrix, labels: [Int], _ v: [Double], loss: Loss = .crossEntropy,
+                                     targets: Matrix? = nil) -> [Double] {
         let t = forward(x, direction: v)
-        let (_, g, _) = Network.crossEntropy(t.output, labels: labels)
-        // R{(p − y)/B} = P·R{z}/B with P = diag(p) − ppᵀ, per example.
-        let rg = Network.softmaxHessianTimes(t.output, t.rOutput)
+        let (_, g, _) = loss.evaluate(t.output, labels: labels, targets: targets)
+        // R{∂ℓ/∂z} = (∂²ℓ/∂z²)·R{z}, per example (for cross-entropy P·R{z}/B with P = diag(p) − ppᵀ).
+        let rg = loss.outputHessianTimes(t.output, labels: labels, t.rOutput)
         return backward(t, outputGradient: g, rOutputGradient: rg, direction: v).rGradient!
     }
 
-    /// G·v for the Gauss–Newton (G-term) matrix (1/B)Σ_μ J^μᵀ P^μ J^μ of the same loss.
-    public func gaussNewtonVectorProduct(_ x: Matrix, _ v: [Double]) -> [Double] {
+    /// G·v for the Gauss–Newton (G-term) matrix (1/B)Σ_μ J^μᵀ (∂²ℓ/∂z²) J^μ of the same loss
+    /// (cross-entropy: P^μ; the hinge: [Δ_μ > 0], which makes G the H₀ of Geiger et al.).
+    public func gaussNewtonVectorProduct(_ x: Matrix, _ v: [Double], loss: Loss = .crossEntropy, labels: [Int] = []) -> [Double] {
         let t = forward(x, direction: v)
-        return backward(t, outputGradient: Network.softmaxHessianTimes(t.output, t.rOutput)).gradient
+        return backward(t, outputGradient: loss.outputHessianTimes(t.output, labels: labels, t.rOutput)).gradient
     }
 
     /// (1/B)·P^μ·r^μ for each column, P^μ the softmax Hessian at logits z^μ.

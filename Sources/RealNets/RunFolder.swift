@@ -30,6 +30,9 @@ extension Network {
     /// Refuses data whose input size or class count differs from the network's.
     public func check(against data: Dataset) throws {
         let a = architecture
+        guard a.classes >= 2 || data.classes < 2 else {
+            throw NetworkError.invalid("the checkpoint's network has one output (a binary loss such as the hinge) but this command studies cross-entropy networks on \(data.classes) classes; for hinge networks use fortganguli jamming-spectrum")
+        }
         guard a.inputs == data.inputs.rows, a.classes == data.classes else {
             throw NetworkError.invalid("the checkpoint's network takes \(a.inputs) inputs and \(a.classes) classes but the data has \(data.inputs.rows) and \(data.classes); use the data set (and --class-subset) it was trained on")
         }

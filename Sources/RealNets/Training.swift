@@ -1,7 +1,7 @@
 import Foundation
 import Linalg
 
-/// Optimisers for mini-batch training on the mean cross-entropy.
+/// Optimisers for mini-batch training on the mean loss.
 public enum Optimizer: String, Codable, Sendable, CaseIterable { case sgd, adam }
 
 /// Settings of a training run. Batches are drawn from a permutation of the training set per epoch,
@@ -14,6 +14,8 @@ public struct TrainingSettings: Sendable, Equatable {
     public var batchSize = 128
     public var steps = 2000
     public var seed: UInt64 = 0
+    /// The loss minimised (and logged).
+    public var loss = Loss.crossEntropy
     public init() {}
 
     /// Log-spaced checkpoint steps from 0 to `steps` inclusive (about `count` of them, distinct).
@@ -89,7 +91,7 @@ public enum Trainer {
     /// the updated parameters are not finite (the network and state are then left unchanged).
     public static func step(_ net: inout Network, state: inout OptimizerState, x: Matrix, labels: [Int],
                             settings s: TrainingSettings) -> Double {
-        let (loss, g, _) = net.lossAndGradient(x, labels: labels)
+        let (loss, g, _) = net.lossAndGradient(x, labels: labels, loss: s.loss)
         guard loss.isFinite, g.allSatisfy(\.isFinite) else { return .nan }
         let (savedNet, savedState) = (net, state)
         defer { if !net.parameters.allSatisfy(\.isFinite) { (net, state) = (savedNet, savedState) } }
@@ -145,15 +147,16 @@ public enum Trainer {
         return (settings.steps, loss)
     }
 
-    /// Mean loss and accuracy over a data set, in chunks.
-    public static func evaluate(_ net: Network, inputs x: Matrix, labels: [Int], chunk: Int = 1000) -> (loss: Double, accuracy: Double) {
+    /// Mean loss (cross-entropy unless told) and accuracy over a data set, in chunks.
+    public static func evaluate(_ net: Network, inputs x: Matrix, labels: [Int], loss lossFunction: Loss = .crossEntropy,
+                                chunk: Int = 1000) -> (loss: Double, accuracy: Double) {
         var loss = 0.0, correct = 0.0
         var start = 0
         while start < labels.count {
             let end = min(labels.count, start + chunk)
             let xb = Matrix(rows: x.rows, cols: end - start, storage: Array(x.storage[(start * x.rows)..<(end * x.rows)]))
             let z = net.logits(xb)
-            let (l, _, a) = Network.crossEntropy(z, labels: Array(labels[start..<end]))
+            let (l, _, a) = lossFunction.evaluate(z, labels: Array(labels[start..<end]))
             loss += l * Double(end - start)
             correct += a * Double(end - start)
             start = end

@@ -59,7 +59,11 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "CNN hidden dense width.") var hidden = Count(64)
     @Option(help: "relu or tanh.") var activation = Activation.relu
 
-    func architecture(for data: Dataset) throws -> Architecture {
+    /// The architecture for `data`, with `loss.outputs(classes:)` outputs (one for the binary losses).
+    func architecture(for data: Dataset, loss: Loss = .crossEntropy) throws -> Architecture {
+        if let why = loss.unsuitability(classes: data.classes) { throw ToolError("--loss \(loss.name): \(why)") }
+        let outputs = loss.outputs(classes: data.classes)
+        let what = loss.isBinary ? "the \(loss.name) loss needs 1 output" : "the data has \(data.classes) classes"
         func ints(_ s: String, _ flag: String) throws -> [Int] {
             let parts = s.split(separator: ",", omittingEmptySubsequences: false)
             let xs = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -73,9 +77,9 @@ struct ArchitectureOptions: ParsableArguments {
             guard w.first == data.inputs.rows else {
                 throw ToolError("--widths starts with \(w.first!) but the data has \(data.inputs.rows) inputs; start it with \(data.inputs.rows)")
             }
-            if w.last != data.classes && widths == "784,256,256,10" { w[w.count - 1] = data.classes }
-            guard w.last == data.classes else {
-                throw ToolError("--widths ends with \(w.last!) but the data has \(data.classes) classes; end it with \(data.classes)")
+            if w.last != outputs && widths == "784,256,256,10" { w[w.count - 1] = outputs }
+            guard w.last == outputs else {
+                throw ToolError("--widths ends with \(w.last!) but \(what); end it with \(outputs)")
             }
             return try Architecture.mlp(widths: w, activation: activation)
         case "cnn":
@@ -84,7 +88,7 @@ struct ArchitectureOptions: ParsableArguments {
                 throw ToolError("--arch cnn needs square images; this data set has none (use --arch mlp)")
             }
             return try Architecture.cnn(inputChannels: shape.channels, side: shape.height, channels: ints(channels, "--channels"),
-                                        hidden: hidden.value, classes: data.classes, activation: activation)
+                                        hidden: hidden.value, classes: outputs, activation: activation)
         default:
             throw ToolError("--arch is \(arch); use mlp or cnn")
         }

@@ -13,6 +13,10 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var archOptions: ArchitectureOptions
     @Option(help: "sgd (with momentum) or adam.") var optimizer = Optimizer.sgd
+    @Option(help: "cross-entropy (softmax), hinge (Geiger et al.'s quadratic hinge on one output, classes 0/1 as y = -1/+1), logistic (one output) or mse (one-hot targets).")
+    var loss = "cross-entropy"
+    @Option(parsing: .unconditional, help: "The hinge's margin ε in Δ = ε − y·f (the paper's 0.5); used by --loss hinge only.")
+    var margin = 0.5
     @Option(name: .customLong("learning-rate"), parsing: .unconditional, help: "Step size.") var learningRate = 0.05
     @Option(parsing: .unconditional, help: "SGD momentum, or Adam's β₁.") var momentum = 0.9
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Mini-batch size.") var batchSize = Count(128)
@@ -28,8 +32,12 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let train = try dataOptions.load(), test = try dataOptions.load(test: true)
-        let arch = try archOptions.architecture(for: train)
+        guard let lossFunction = Loss(name: loss, margin: margin) else {
+            throw ToolError("--loss is \(loss); use one of \(Loss.names.joined(separator: ", "))")
+        }
+        let arch = try archOptions.architecture(for: train, loss: lossFunction)
         var settings = TrainingSettings()
+        settings.loss = lossFunction
         (settings.optimizer, settings.learningRate, settings.momentum) = (optimizer, learningRate, momentum)
         (settings.batchSize, settings.steps, settings.seed) = (batchSize.value, steps.value, seed)
         try settings.validate(examples: train.labels.count)
@@ -46,13 +54,14 @@ struct TrainCommand: ParsableCommand {
         // The initial weights must give a finite loss; otherwise the run would stop at step 0 having
         // written only a log that a corrected rerun refuses.
         let (firstX, firstY) = train.batch(Array(0..<min(evalCount, train.labels.count)))
-        let initialLoss = Trainer.evaluate(Network(architecture: arch, seed: seed, scale: weightScale), inputs: firstX, labels: firstY).loss
+        let initialLoss = Trainer.evaluate(Network(architecture: arch, seed: seed, scale: weightScale), inputs: firstX, labels: firstY,
+                                           loss: lossFunction).loss
         guard initialLoss.isFinite else {
             throw ToolError("the initial weights give a non-finite loss (\(initialLoss)); lower --weight-scale (\(weightScale))")
         }
         let schedule = settings.checkpointSteps(count: checkpoints.value)
         let manifest = JSON.object(ArchitectureOptions.manifest(arch) + dataOptions.manifest + [
-            ("optimizer", .string(optimizer.rawValue)), ("learning_rate", .number(learningRate)), ("momentum", .number(momentum)),
+            ("loss", .string(loss)), ("margin", .number(margin)), ("optimizer", .string(optimizer.rawValue)), ("learning_rate", .number(learningRate)), ("momentum", .number(momentum)),
             ("batch_size", .integer(batchSize.value)), ("steps", .integer(steps.value)), ("weight_scale", .number(weightScale)),
             ("seed", .unsigned(seed)), ("checkpoints", .integer(checkpoints.value)), ("eval_examples", .integer(evalExamples.value)),
         ])
@@ -95,10 +104,10 @@ struct TrainCommand: ParsableCommand {
         // leaves the last logged step with its checkpoint and state, so a rerun resumes from it and
         // recomputes (bit for bit) whatever was not logged.
         func record(_ s: Int) throws {
-            let tr = Trainer.evaluate(net, inputs: evalTrain.0, labels: evalTrain.1)
-            let te = Trainer.evaluate(net, inputs: evalTest.0, labels: evalTest.1)
+            let tr = Trainer.evaluate(net, inputs: evalTrain.0, labels: evalTrain.1, loss: lossFunction)
+            let te = Trainer.evaluate(net, inputs: evalTest.0, labels: evalTest.1, loss: lossFunction)
             guard tr.loss.isFinite && te.loss.isFinite else { throw diverged(s) }
-            try Checkpoint.write(net, metadata: ["step": String(s), "train_loss": formatNumber(tr.loss),
+            try Checkpoint.write(net, metadata: ["step": String(s), "loss": lossFunction.description, "train_loss": formatNumber(tr.loss),
                                                  "train_accuracy": formatNumber(tr.accuracy)], to: checkpointURL(s))
             CrashPoint.reached("train: checkpoint \(s) written")
             try TrainCommand.writeState(state, arch: arch, to: stateURL(s))
