@@ -19,8 +19,10 @@ struct PhaseCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seeds per cell (cells × seeds ≤ 100000).") var seeds = Number(1)
     @Option(parsing: .unconditional, help: "First seed, 0 to 2⁶⁴ − 1 (cell seeds wrap past 2⁶⁴ − 1 to 0).") var seed = Number(UInt64(0))
     @Option(help: "Output folder (phase.csv and its manifest phase.json).") var output = "results/phase"
+    @OptionGroup var sharding: ShardOptions
 
     func run() throws {
+        let shard = try sharding.resolve()
         let base = try model.configuration(seed: seed.seed("--seed"))
         let zMin = try sigmaZMin.real("--sigma-z-min", above: 0, upTo: ModelConfiguration.maximumScale)
         let zMax = try sigmaZMax.real("--sigma-z-max", above: zMin, lowInclusive: true, upTo: ModelConfiguration.maximumScale)
@@ -34,7 +36,7 @@ struct PhaseCommand: ParsableCommand {
         let sPoints = try snrPoints.whole("--snr-points", in: 1...(limit / zPoints), " (--sigma-z-points × --snr-points × --seeds is at most \(limit))")
         let k = try seeds.whole("--seeds", in: 1...(limit / (zPoints * sPoints)), " (--sigma-z-points × --snr-points × --seeds is at most \(limit))")
         let grid = PhaseGrid(base: base, sigmaZMin: zMin, sigmaZMax: zMax, sigmaZPoints: zPoints, snrMin: lo, snrMax: hi, snrPoints: sPoints, seeds: k)
-        try PhaseRunner.run(grid, folder: output)
+        try PhaseRunner.run(grid, folder: output, shard: shard)
     }
 
     /// The manifest entries of the grid, keyed by flag (`seed` is the first seed, exact).
@@ -51,19 +53,19 @@ enum PhaseRunner {
                          "bulk_edge", "outlier_margin", "top_gap_relative", "gradient_power_top_k", "theory_outliers", "theory_outliers_bbp",
                          "theory_bulk_edge", "theory_top_outlier", "theory_bbp_threshold", "top_spike"]
 
-    static func run(_ grid: PhaseGrid, folder output: String) throws {
+    static func run(_ grid: PhaseGrid, folder output: String, shard: Shard? = nil) throws {
         try grid.validate()
         for (i, j) in [(0, 0), (grid.sigmaZ.points - 1, grid.snrPoints - 1)] {
             let c = grid.configuration(sigmaZPoint: i, snrPoint: j, seed: 0)
             try ModelOptions.checkResources(c, theory: c.hessian == .paper)
         }
         let manifest = JSON.object(ModelOptions.manifest(grid.base) + PhaseCommand.manifest(grid))
-        let table = try ResumableTable(folder: output, name: "phase.csv", header: header, keyColumns: 3, manifest: manifest)
+        let table = try ResumableTable(folder: shard?.folder(output) ?? output, name: "phase.csv", header: header, keyColumns: 3, manifest: manifest)
         var cells: [(i: Int, j: Int, config: ModelConfiguration)] = []
         for i in 0..<grid.sigmaZ.points { for j in 0..<grid.snrPoints { for k in 0..<grid.seeds {
             cells.append((i, j, grid.configuration(sigmaZPoint: i, snrPoint: j, seed: k)))
         } } }
-        try table.fill(cells, label: "phase", key: { [String($0.i), String($0.j), String($0.config.seed)] }) { i, j, c in
+        try table.fill(cells, shard: shard, label: "phase", key: { [String($0.i), String($0.j), String($0.config.seed)] }) { i, j, c in
             let m = try ModelSimulation.run(c)
             // The theory of this very sample (its signal Gram), its outliers counted by the
             // simulation's rule: above the edge by the sampled margin. Eq. 10 has no theory (nan).
@@ -79,6 +81,6 @@ enum PhaseRunner {
                     String(format: "σ_z = %.3g, SNR = %.3g: %d outliers (theory %@)", c.sigmaZ, grid.snrGrid[j],
                            m.outliers.outliers, theory.map { String($0.outliers(margin: m.outliers.margin)) } ?? "–"))
         }
-        print("phase: \(cells.count) rows in \(table.url.path)")
+        print("phase: \(Shard.rows(shard, of: cells.count)) rows in \(table.url.path)")
     }
 }

@@ -14,10 +14,12 @@ struct SweepCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "First seed, 0 to 2⁶⁴ − 1; point seeds are seed, seed+1, … (wrapping past 2⁶⁴ − 1 to 0).")
     var seed = Number(UInt64(0))
     @Option(help: "Output folder (sweep.csv and its manifest sweep.json).") var output = "results/sweep"
+    @OptionGroup var sharding: ShardOptions
 
     func run() throws {
+        let shard = try sharding.resolve()
         let sweep = try grid.sweep(base: model.configuration(seed: seed.seed("--seed")))
-        try SweepRunner.run(sweep, folder: output, label: "sweep")
+        try SweepRunner.run(sweep, folder: output, label: "sweep", shard: shard)
     }
 }
 
@@ -65,10 +67,11 @@ enum SweepRunner {
     /// Every argument that changes the rows: the model's options and the grid's.
     static func manifest(_ s: SigmaZSweep) -> JSON { .object(ModelOptions.manifest(s.base) + SweepOptions.manifest(s)) }
 
-    static func run(_ s: SigmaZSweep, folder: String, label: String) throws {
-        let table = try ResumableTable(folder: folder, name: "sweep.csv", header: header, keyColumns: 3, manifest: manifest(s))
+    static func run(_ s: SigmaZSweep, folder: String, label: String, shard: Shard? = nil) throws {
+        let table = try ResumableTable(folder: shard?.folder(folder) ?? folder, name: "sweep.csv", header: header, keyColumns: 3,
+                                       manifest: manifest(s))
         let cells = (0..<s.points).flatMap { p in (0..<s.seeds).map { (p, s.configuration(point: p, seed: $0)) } }
-        try table.fill(cells, label: label, key: { [String($0.0), formatNumber($0.1.sigmaZ), String($0.1.seed)] }) { p, c in
+        try table.fill(cells, shard: shard, label: label, key: { [String($0.0), formatNumber($0.1.sigmaZ), String($0.1.seed)] }) { p, c in
             let m = try ModelSimulation.run(c)
             return ([String(p), formatNumber(c.sigmaZ), String(c.seed), formatNumber(c.sigmaC), formatNumber(c.sigmaD),
                               formatNumber(c.sigmaS), formatNumber(c.sigmaE),
@@ -80,6 +83,6 @@ enum SweepRunner {
                               formatNumber(m.hyperplane.mean), formatNumber(m.hyperplane.standardError)],
                     String(format: "σ_z = %.3g seed %@: λ₁ %.3g, %d outliers", c.sigmaZ, String(c.seed), m.eigenvalues.first ?? .nan, m.outliers.outliers))
         }
-        print("\(label): \(cells.count) rows in \(table.url.path)")
+        print("\(label): \(Shard.rows(shard, of: cells.count)) rows in \(table.url.path)")
     }
 }

@@ -43,17 +43,17 @@ final class OutputFolder {
     }
 
     /// Creates (`mkdir -p`), locks, recovers and claims `url` for this command; true if it was created.
-    static func prepare(_ url: URL, shownAs path: String) throws -> Bool {
+    static func prepare(_ url: URL, shownAs path: String, command: String = Invocation.command) throws -> Bool {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         let existed = fm.fileExists(atPath: url.path, isDirectory: &isDir)
         if existed && !isDir.boolValue { throw ToolError("output path \(path) is a file, not a folder; choose another --output") }
-        if existed { try FolderRecord.check(url, shownAs: path, command: Invocation.command) }   // before the lock file is made
+        if existed { try FolderRecord.check(url, shownAs: path, command: command) }   // before the lock file is made
         else { try makeDirectories(url, shownAs: path) }
         do {
             try FolderLock.acquire(url, shownAs: path)
             try recover(url)
-            try FolderRecord.claim(url, shownAs: path, command: Invocation.command)
+            try FolderRecord.claim(url, shownAs: path, command: command)
         } catch {
             if !existed { FolderLock.release(url); try? fm.removeItem(at: url) }
             throw error

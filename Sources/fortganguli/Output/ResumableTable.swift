@@ -122,11 +122,18 @@ final class ResumableTable {
 
     /// Computes and appends, in order, the row of every item whose key is not in the table yet, with a
     /// progress line (`label`, the item's `detail`); items already done are skipped, so a rerun
-    /// resumes. `key` gives an item's key columns; `row` its whole row and a short detail.
-    func fill<Item>(_ items: [Item], label: String, key: (Item) -> [String],
+    /// resumes. `key` gives an item's key columns; `row` its whole row and a short detail. With a
+    /// `shard`, `items` is still the whole grid: the plan of every key is written beside the table
+    /// and only the shard's items (round-robin, `Shard.owns`) are computed.
+    func fill<Item>(_ items: [Item], shard: Shard? = nil, label: String, key: (Item) -> [String],
                     row: (Item) throws -> (fields: [String], detail: String)) throws {
-        let pending = items.filter { !isDone(key($0)) }
-        let progress = Progress(total: items.count, alreadyDone: items.count - pending.count, label: label)
+        var mine = items
+        if let shard {
+            try writePlan(items.map(key))
+            mine = items.indices.filter { shard.owns(row: $0) }.map { items[$0] }
+        }
+        let pending = mine.filter { !isDone(key($0)) }
+        let progress = Progress(total: mine.count, alreadyDone: mine.count - pending.count, label: shard.map { "\(label) shard \($0)" } ?? label)
         for item in pending {
             let (fields, detail) = try row(item)
             try append(fields)
@@ -163,6 +170,7 @@ final class ResumableTable {
     private static func discard(url: URL, manifest: URL, folder: URL, createdFolder: Bool) {
         unlink(url.path)
         unlink(manifest.path)
+        unlink(url.deletingLastPathComponent().appendingPathComponent(planName(url.lastPathComponent)).path)
         if createdFolder { OutputFolder.removeIfEmpty(folder) }
     }
 

@@ -34,6 +34,7 @@ struct GoldilocksCommand: ParsableCommand {
     var trainDimensions = "10,100,1000"
     @OptionGroup var training: SubspaceTrainingOptions
     @Option(help: "Output folder.") var output = "results/goldilocks"
+    @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
         for (flag, value) in [("--radius-min", radiusMin), ("--radius-max", radiusMax)] where !(value.isFinite && value > 0 && value <= 1e6) {
@@ -57,6 +58,7 @@ struct GoldilocksCommand: ParsableCommand {
     static let trainHeader = ["radius_point", "radius", "dimension", "train_accuracy", "test_accuracy", "steps"]
 
     func run() throws {
+        let shard = try sharding.resolve()
         // Everything is checked before any output exists.
         let data = try dataOptions.load()
         let arch = try archOptions.architecture(for: data)
@@ -93,7 +95,7 @@ struct GoldilocksCommand: ParsableCommand {
         let manifest = ArchitectureOptions.manifest(arch) + dataOptions.manifest + [
             ("radius_min", .number(radiusMin)), ("radius_max", .number(radiusMax)), ("points", .integer(points.value)),
             ("init_seed", .unsigned(initSeed)), ("seed", .unsigned(seed))]
-        let table = try ResumableTable(folder: output, name: "goldilocks.csv", header: GoldilocksCommand.header, keyColumns: 5,
+        let table = try ResumableTable(folder: shard?.folder(output) ?? output, name: "goldilocks.csv", header: GoldilocksCommand.header, keyColumns: 5,
                                        manifest: .object(manifest + [
                                            ("dimensions", .string(dims.map(String.init).joined(separator: ","))),
                                            ("hyperplanes", .integer(hyperplanes.value)), ("per_class", .integer(perClass.value)),
@@ -106,7 +108,7 @@ struct GoldilocksCommand: ParsableCommand {
             items.append(Item(point: p, kind: "full", dimension: d))
             for dim in dims { for kind in SubspaceKind.allCases { items.append(Item(point: p, kind: kind.rawValue, dimension: dim)) } }
         }
-        try table.fill(items, label: "goldilocks", key: { [String($0.point), formatNumber(radii[$0.point]), formatNumber(r0), String($0.dimension), $0.kind] }) { item in
+        try table.fill(items, shard: shard, label: "goldilocks", key: { [String($0.point), formatNumber(radii[$0.point]), formatNumber(r0), String($0.dimension), $0.kind] }) { item in
             let r = radii[item.point]
             let net = try standard.rescaled(toNorm: r)
             let common = [String(item.point), formatNumber(r), formatNumber(r0), String(item.dimension), item.kind]
@@ -127,17 +129,17 @@ struct GoldilocksCommand: ParsableCommand {
                            formatNumber(outputs.logitStd), formatNumber(outputs.meanMaxProbability)],
                     String(format: "r = %.3g %@ d = %d: Trace/‖·‖ %.3g, positive %.2f", r, item.kind, item.dimension, ratio, positive))
         }
-        print("goldilocks: \(items.count) rows in \(table.url.path)")
+        print("goldilocks: \(Shard.rows(shard, of: items.count)) rows in \(table.url.path)")
 
         guard let plan = trainPlan else { return }
         let settings = training.settings(seed: seed)
-        let trainTable = try ResumableTable(folder: output, name: "goldilocks-train.csv", header: GoldilocksCommand.trainHeader, keyColumns: 3,
+        let trainTable = try ResumableTable(folder: shard?.folder(output) ?? output, name: "goldilocks-train.csv", header: GoldilocksCommand.trainHeader, keyColumns: 3,
                                             manifest: .object(manifest + [("train_dimensions", .string(plan.dims.map(String.init).joined(separator: ",")))]
                                                               + training.manifest))
         let (evalTrain, evalTest) = training.evaluationSets(train: plan.train, test: plan.test)
         var trainItems: [(point: Int, dimension: Int)] = []
         for p in radii.indices { trainItems.append((p, d)); for dim in plan.dims { trainItems.append((p, dim)) } }
-        try trainTable.fill(trainItems, label: "goldilocks --train", key: { [String($0.point), formatNumber(radii[$0.point]), String($0.dimension)] }) { item in
+        try trainTable.fill(trainItems, shard: shard, label: "goldilocks --train", key: { [String($0.point), formatNumber(radii[$0.point]), String($0.dimension)] }) { item in
             let origin = try standard.rescaled(toNorm: radii[item.point])
             let projection: RandomProjection = item.dimension == d
                 ? .identity(parameters: d) : try RandomProjection(parameters: d, dimension: item.dimension, seed: seed)
@@ -147,6 +149,11 @@ struct GoldilocksCommand: ParsableCommand {
             return ([String(item.point), formatNumber(radii[item.point]), String(item.dimension),
                      formatNumber(tr.accuracy), formatNumber(te.accuracy), String(result.steps)],
                     String(format: "r = %.3g d = %d: test accuracy %.3f", radii[item.point], item.dimension, te.accuracy))
+        }
+        // d_int90 needs every radius's rows: a shard leaves it to the unsharded rerun after `merge`.
+        if let shard {
+            print("goldilocks: shard \(shard): \(shard.share(of: trainItems.count)) training rows in \(trainTable.url.path); after merge, rerun without --shard for intrinsic.csv")
+            return
         }
         let intrinsic = try GoldilocksCommand.intrinsicTable(trainTable.url, parameters: d)
         try AtomicFile.write(Data(intrinsic.utf8), to: URL(fileURLWithPath: output).appendingPathComponent("intrinsic.csv"))

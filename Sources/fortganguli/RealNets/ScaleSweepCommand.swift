@@ -18,6 +18,7 @@ struct ScaleSweepCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Number of log-spaced α (1 to 10000).") var points = Count(9)
     @Option(name: .customLong("init-seed"), help: "Seed of the initial weights.") var initSeed: UInt64 = 0
     @Option(help: "Output folder.") var output = "results/scale-sweep"
+    @OptionGroup var sharding: ShardOptions
 
     func validate() throws {
         for (flag, value) in [("--alpha-min", alphaMin), ("--alpha-max", alphaMax)] where !(value.isFinite && value >= 1e-6 && value <= 1e6) {
@@ -28,6 +29,7 @@ struct ScaleSweepCommand: ParsableCommand {
     }
 
     func run() throws {
+        let shard = try sharding.resolve()
         let data = try dataOptions.load()
         let arch = try archOptions.architecture(for: data)
         let (x, y) = try measurement.subset(data)
@@ -41,14 +43,14 @@ struct ScaleSweepCommand: ParsableCommand {
         let grid = logSpaced(from: alphaMin, to: alphaMax, count: n)
         let manifest = JSON.object(ArchitectureOptions.manifest(arch) + dataOptions.manifest + measurement.manifest() + [
             ("alpha_min", .number(alphaMin)), ("alpha_max", .number(alphaMax)), ("points", .integer(n)), ("init_seed", .unsigned(initSeed))])
-        let table = try ResumableTable(folder: output, name: "scale.csv", header: ["point", "alpha"] + NetworkReport.rowHeader,
+        let table = try ResumableTable(folder: shard?.folder(output) ?? output, name: "scale.csv", header: ["point", "alpha"] + NetworkReport.rowHeader,
                                        keyColumns: 1, manifest: manifest)
-        try table.fill(Array(0..<n), label: "scale-sweep", key: { [String($0)] }) { i in
+        try table.fill(Array(0..<n), shard: shard, label: "scale-sweep", key: { [String($0)] }) { i in
             let net = Network(architecture: arch, seed: initSeed, scale: grid[i])
             let m = try NetworkMeasurement(network: net, inputs: x, labels: y, settings: s)
             return ([String(i), formatNumber(grid[i])] + NetworkReport.row(m, topK: s.topK),
                     String(format: "α = %.3g: logit std %.3g, Trace/‖H‖ %.3g", grid[i], m.gram.logitScale, m.hessian?.traceOverNorm ?? .nan))
         }
-        print("scale-sweep: \(n) rows in \(table.url.path)")
+        print("scale-sweep: \(Shard.rows(shard, of: n)) rows in \(table.url.path)")
     }
 }

@@ -13,8 +13,10 @@ struct TrajectoryCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var measurement: MeasurementOptions
     @Option(help: "Output folder (default: the run folder).") var output: String?
+    @OptionGroup var sharding: ShardOptions
 
     func run() throws {
+        let shard = try sharding.resolve()
         let run = try RunFolder(runFolder)
         let data = try dataOptions.load()
         let (x, y) = try measurement.subset(data)
@@ -27,12 +29,12 @@ struct TrajectoryCommand: ParsableCommand {
         try s.checkMemory(architecture: first.architecture, examples: y.count, classes: data.classes)
         let manifest = JSON.object([("run", .string(URL(fileURLWithPath: runFolder).standardizedFileURL.path))] + dataOptions.manifest
                                    + measurement.manifest())
-        let table = try ResumableTable(folder: output ?? runFolder, name: "trajectory.csv", header: ["step"] + NetworkReport.rowHeader,
+        let table = try ResumableTable(folder: shard?.folder(output ?? runFolder) ?? output ?? runFolder, name: "trajectory.csv", header: ["step"] + NetworkReport.rowHeader,
                                        keyColumns: 1, manifest: manifest)
-        try table.fill(run.steps, label: "trajectory", key: { [String($0)] }) { step in
+        try table.fill(run.steps, shard: shard, label: "trajectory", key: { [String($0)] }) { step in
             let m = try NetworkMeasurement(network: try run.network(step: step, data: data), inputs: x, labels: y, settings: s)
             return ([String(step)] + NetworkReport.row(m, topK: s.topK), "step \(step): λ₁ \(String(format: "%.4g", m.hessian?.top.first ?? .nan))")
         }
-        print("trajectory: \(run.steps.count) rows in \(table.url.path)")
+        print("trajectory: \(Shard.rows(shard, of: run.steps.count)) rows in \(table.url.path)")
     }
 }
