@@ -55,6 +55,14 @@ public enum SigmaCGrowth: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// A log-spaced σ_z grid with several seeds a point, expanded into model configurations.
+///
+/// Common random numbers (the default): seed index k has the same seed at every grid point, so
+/// every point of a seed reuses one draw — the standard-normal logits ξ (z = σ_z·ξ), the labels
+/// (one uniform per example decides; argmax z does not depend on σ_z), the generators (σ_c, σ_E,
+/// σ_d, σ_s only rescale their blocks of the Gram W). Each row is still an exact sample of the model
+/// at its parameters; rows of one seed are correlated, so curves are smooth and differences between
+/// points have far less variance than the rows' own spread. With `independentDraws` every (point,
+/// seed) gets a seed of its own (the grid's row index added to the first seed).
 public struct SigmaZSweep: Sendable {
     public var base: ModelConfiguration
     public var sigmaZMin: Double
@@ -62,14 +70,18 @@ public struct SigmaZSweep: Sendable {
     public var points: Int
     public var seeds: Int
     public var growth: SigmaCGrowth
+    /// A fresh seed for every (point, seed) instead of common random numbers.
+    public var independentDraws: Bool
 
-    public init(base: ModelConfiguration, sigmaZMin: Double, sigmaZMax: Double, points: Int, seeds: Int, growth: SigmaCGrowth) {
+    public init(base: ModelConfiguration, sigmaZMin: Double, sigmaZMax: Double, points: Int, seeds: Int, growth: SigmaCGrowth,
+                independentDraws: Bool = false) {
         self.base = base
         self.sigmaZMin = sigmaZMin
         self.sigmaZMax = sigmaZMax
         self.points = points
         self.seeds = seeds
         self.growth = growth
+        self.independentDraws = independentDraws
     }
 
     /// The σ_z values, log-spaced from min to max inclusive.
@@ -116,7 +128,8 @@ public struct SigmaZSweep: Sendable {
         c.sigmaE = base.sigmaE * f
         c.sigmaD = base.sigmaD * f
         c.sigmaS = base.sigmaS * f
-        c.seed = base.seed &+ UInt64(seed)   // seeds are stream labels: they wrap
+        // Seeds are stream labels: they wrap. Common random numbers: seed k at every point.
+        c.seed = base.seed &+ UInt64(independentDraws ? point * seeds + seed : seed)
         return c
     }
 }
@@ -129,11 +142,15 @@ public struct PhaseGrid: Sendable {
     public var snrMin: Double
     public var snrMax: Double
     public var snrPoints: Int
+    /// A fresh seed for every (cell, seed) instead of common random numbers.
+    public var independentDraws: Bool
 
+    /// Common random numbers (seed k in every cell) unless `independentDraws` (see `SigmaZSweep`).
     public init(base: ModelConfiguration, sigmaZMin: Double, sigmaZMax: Double, sigmaZPoints: Int,
-                snrMin: Double, snrMax: Double, snrPoints: Int, seeds: Int) {
+                snrMin: Double, snrMax: Double, snrPoints: Int, seeds: Int, independentDraws: Bool = false) {
         self.base = base
         sigmaZ = SigmaZSweep(base: base, sigmaZMin: sigmaZMin, sigmaZMax: sigmaZMax, points: sigmaZPoints, seeds: seeds, growth: .fixed)
+        self.independentDraws = independentDraws
         self.snrMin = snrMin
         self.snrMax = snrMax
         self.snrPoints = snrPoints
@@ -166,6 +183,7 @@ public struct PhaseGrid: Sendable {
     public func configuration(sigmaZPoint i: Int, snrPoint j: Int, seed k: Int) -> ModelConfiguration {
         var c = sigmaZ.configuration(point: i, seed: k)
         c.sigmaC = base.sigmaE * snrGrid[j].squareRoot()
+        if independentDraws { c.seed = base.seed &+ UInt64((i * snrPoints + j) * seeds + k) }
         return c
     }
 }

@@ -19,6 +19,8 @@ struct PhaseCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seeds per cell (cells × seeds ≤ 100000).") var seeds = Number(1)
     @Option(parsing: .unconditional, help: "First seed, 0 to 2⁶⁴ − 1 (cell seeds wrap past 2⁶⁴ − 1 to 0).") var seed = Number(UInt64(0))
     @Option(help: "Output folder (phase.csv and its manifest phase.json).") var output = "results/phase"
+    @Flag(name: .customLong("independent-draws"), help: "A fresh seed for every (cell, seed); by default each seed's draw is reused in every cell (common random numbers).")
+    var independentDraws = false
     @OptionGroup var sharding: ShardOptions
 
     func run() throws {
@@ -35,7 +37,8 @@ struct PhaseCommand: ParsableCommand {
         let zPoints = try sigmaZPoints.whole("--sigma-z-points", in: 1...limit)
         let sPoints = try snrPoints.whole("--snr-points", in: 1...(limit / zPoints), " (--sigma-z-points × --snr-points × --seeds is at most \(limit))")
         let k = try seeds.whole("--seeds", in: 1...(limit / (zPoints * sPoints)), " (--sigma-z-points × --snr-points × --seeds is at most \(limit))")
-        let grid = PhaseGrid(base: base, sigmaZMin: zMin, sigmaZMax: zMax, sigmaZPoints: zPoints, snrMin: lo, snrMax: hi, snrPoints: sPoints, seeds: k)
+        let grid = PhaseGrid(base: base, sigmaZMin: zMin, sigmaZMax: zMax, sigmaZPoints: zPoints, snrMin: lo, snrMax: hi, snrPoints: sPoints, seeds: k,
+                             independentDraws: independentDraws)
         try PhaseRunner.run(grid, folder: output, shard: shard)
     }
 
@@ -43,7 +46,8 @@ struct PhaseCommand: ParsableCommand {
     static func manifest(_ g: PhaseGrid) -> [(String, JSON)] {
         [("sigma_z_min", .number(g.sigmaZ.sigmaZMin)), ("sigma_z_max", .number(g.sigmaZ.sigmaZMax)),
          ("sigma_z_points", .integer(g.sigmaZ.points)), ("snr_min", .number(g.snrMin)), ("snr_max", .number(g.snrMax)),
-         ("snr_points", .integer(g.snrPoints)), ("seeds", .integer(g.seeds)), ("seed", .unsigned(g.base.seed))]
+         ("snr_points", .integer(g.snrPoints)), ("seeds", .integer(g.seeds)), ("seed", .unsigned(g.base.seed)),
+         ("independent_draws", .bool(g.independentDraws))]
     }
 }
 

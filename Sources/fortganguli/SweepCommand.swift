@@ -31,6 +31,8 @@ struct SweepOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Seeds per point (points × seeds ≤ 100000).") var seeds = Number(3)
     @Option(help: "σ_c along the sweep: fixed, or power:γ (σ_c ∝ σ_z^γ, equal to --sigma-c at σ_z = --sigma-z; σ_E keeps its ratio to σ_c).")
     var growth = "fixed"
+    @Flag(name: .customLong("independent-draws"), help: "A fresh seed for every (point, seed); by default each seed's draw (logits ξ, labels, generators) is reused at every point (common random numbers: smooth curves, correlated rows).")
+    var independentDraws = false
 
     /// The sweep these options describe around `base`, every flag checked by its own name and the
     /// whole grid (both ends, the growth law, the memory a point takes) before anything is written.
@@ -43,7 +45,7 @@ struct SweepOptions: ParsableArguments {
         guard let law = SigmaCGrowth(growth, anchor: base.sigmaZ) else {
             throw ToolError("--growth is \(growth); use fixed or power:γ with a finite γ, e.g. power:0.25")
         }
-        let s = SigmaZSweep(base: base, sigmaZMin: zMin, sigmaZMax: zMax, points: n, seeds: k, growth: law)
+        let s = SigmaZSweep(base: base, sigmaZMin: zMin, sigmaZMax: zMax, points: n, seeds: k, growth: law, independentDraws: independentDraws)
         try s.validate()
         for p in Set([0, s.points - 1]) { try ModelOptions.checkResources(s.configuration(point: p, seed: 0)) }
         return s
@@ -52,7 +54,8 @@ struct SweepOptions: ParsableArguments {
     /// The manifest entries of the grid, keyed by flag (`seed` is the first seed, exact).
     static func manifest(_ s: SigmaZSweep) -> [(String, JSON)] {
         [("sigma_z_min", .number(s.sigmaZMin)), ("sigma_z_max", .number(s.sigmaZMax)), ("points", .integer(s.points)),
-         ("seeds", .integer(s.seeds)), ("growth", .string(s.growth.description)), ("seed", .unsigned(s.base.seed))]
+         ("seeds", .integer(s.seeds)), ("growth", .string(s.growth.description)), ("seed", .unsigned(s.base.seed)),
+         ("independent_draws", .bool(s.independentDraws))]
     }
 }
 
