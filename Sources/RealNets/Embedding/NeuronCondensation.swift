@@ -169,3 +169,4 @@ private func cosine(_ x: [Double], _ y: [Double]) -> Double {
     let d = norm(x) * norm(y)
     return d > 0 ? BLAS.dot(x, y) / d : 0
 }
+
