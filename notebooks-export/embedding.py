@@ -72,27 +72,30 @@ ax_l, ax_w, ax_c, ax_s = axes[0, 0], axes[1, 0], axes[0, 1], axes[1, 1]
 
 # (a), (b): the wide networks' training; rows coloured by their effective width
 WIDTH_COLORS = {1: "C2", 2: "C1", 3: "C4", 4: "C5"}
+SEED_STYLES = [("0.15", "-"), ("0.45", "--"), ("0.6", "-."), ("0.3", ":")]
 seen_widths = set()
+shaded = None
 for i, path in enumerate(runs):
     t = trace(path)
     if t is None:
         continue
     seed = path.parent.name.removeprefix("condense-seed")
-    color = f"C{i}" if len(runs) > 1 else "0.35"
+    color, style = SEED_STYLES[i % len(SEED_STYLES)]
     manifest = load(path.with_suffix(".json"))
     steps, loss, plateau, width = t["step"], t["loss"], t["plateau"] == 1, t["effective_width"]
-    ax_l.plot(steps, loss, "-", color=color, lw=1.2, zorder=2,
+    ax_l.plot(steps, loss, style, color=color, lw=1.2, zorder=2,
               label=f"wide net, m = {manifest['width']}, init std {manifest['init_std']:g}, lr {manifest['learning_rate']:g}, seed {seed}")
     for w in np.unique(width):
         sel = width == w
         ax_l.scatter(steps[sel], loss[sel], s=14, color=WIDTH_COLORS.get(int(w), "0.6"), zorder=3,
                      label=None if int(w) in seen_widths else (f"effective width {int(w)}" if int(w) in WIDTH_COLORS else None))
         seen_widths.add(int(w))
-    ax_w.step(steps, width, where="post", color=color, lw=1.5, label=f"seed {seed}")
-    # plateau runs: shaded, labelled with the effective widths met on them
-    edges = np.flatnonzero(np.diff(np.r_[0, plateau.astype(int), 0]))
+    ax_w.step(steps, width, where="post", color=color, ls=style, lw=1.5, label=f"seed {seed}")
+    # plateau runs of the first run: shaded, labelled with the effective widths met on them
+    edges = np.flatnonzero(np.diff(np.r_[0, plateau.astype(int), 0])) if shaded is None else []
+    shaded = seed if shaded is None else shaded
     for a, b in zip(edges[::2], edges[1::2]):
-        ax_l.axvspan(steps[a], steps[b - 1], color=color, alpha=0.10, lw=0)
+        ax_l.axvspan(steps[a], steps[b - 1], color="0.5", alpha=0.12, lw=0)
         widths = width[a:b]
         label = "plateau: width " + "→".join(str(int(w)) for w in widths[np.r_[True, np.diff(widths) != 0]])
         ax_l.annotate(label, (0.5 * (steps[a] + steps[b - 1]), loss[a:b].max() * 2.2), ha="center", fontsize=8,
@@ -104,9 +107,12 @@ ax_l.axhline(narrow_loss, color="k", ls="--", lw=1, label=f"width-1 minimum, los
 ax_l.set_yscale("log")
 ax_l.set_xlabel("full-batch gradient-descent step")
 ax_l.set_ylabel("training loss (½ mean squared error)")
-ax_l.set_title("(a) Wide two-layer tanh net from a small initialisation: loss, plateaus (shaded), effective width",
+ax_l.set_title("(a) Wide two-layer tanh net from a small initialisation: loss coloured by effective width;\n"
+               f"shaded: plateaus{' of seed ' + str(shaded) if len(runs) > 1 else ''} (loss fell < 1% since the previous row)",
                fontsize=9.5)
-ax_l.legend(fontsize=7.5, loc="upper right")
+handles, labels = ax_l.get_legend_handles_labels()
+order = sorted(range(len(labels)), key=lambda k: (labels[k].startswith("effective"), labels[k]))
+ax_l.legend([handles[k] for k in order], [labels[k] for k in order], fontsize=7.5, loc="upper right")
 ax_w.set_xlabel("full-batch gradient-descent step")
 ax_w.set_ylabel("effective width (groups of condensed neurons)")
 ax_w.yaxis.get_major_locator().set_params(integer=True)

@@ -108,26 +108,27 @@ struct CondenseCommand: ParsableCommand {
         // Resume from the state saved with the last row, if any.
         var net = start
         var state = OptimizerState(parameters: arch.parameterCount)
-        var (step, previousLoss, previousStart) = (0, Double.nan, -1)
+        var (step, previousLoss, previousStart, previousWidth) = (0, Double.nan, -1, -1)
         if FileManager.default.fileExists(atPath: stateURL.path) {
-            (net, state, step, previousLoss, previousStart) = try CondenseCommand.readState(stateURL, architecture: arch)
+            (net, state, step, previousLoss, previousStart, previousWidth) = try CondenseCommand.readState(stateURL, architecture: arch)
         } else if table.isDone(["0"]) {
             throw ToolError("\(table.url.path) has rows but its training state \(CondenseCommand.stateName) is missing; delete the folder to start over")
         }
         let rows = steps.value / recordEvery.value + (steps.value % recordEvery.value == 0 ? 1 : 2)
-        let progress = Progress(total: rows, alreadyDone: min(rows, step / recordEvery.value), label: "condense")
+        let progress = Progress(total: rows, alreadyDone: min(rows, table.done.count), label: "condense")
         var last: Row
         while true {
-            last = try row(net, step: step, batch: batch, settings: settings, previousLoss: previousLoss, previousStart: previousStart)
+            last = try row(net, step: step, batch: batch, settings: settings, previousLoss: previousLoss, previousStart: previousStart,
+                           previousWidth: previousWidth)
             if !table.isDone([String(step)]) {
                 if last.plateau { try writeCheckpoints(net, last, step: step, prefix: String(format: "plateau-%09d", last.plateauStart), metadata: metadata, in: folder) }
-                try CondenseCommand.writeState(net, state, step: step, previousLoss: previousLoss, previousStart: previousStart, to: stateURL)
+                try CondenseCommand.writeState(net, state, step: step, previous: (previousLoss, previousStart, previousWidth), to: stateURL)
                 CrashPoint.reached("condense: state \(step) written")
                 try table.append(last.fields)
                 progress.step(String(format: "loss %.4g, effective width %d", last.loss, last.condensation.effectiveWidth))
             }
             if step >= steps.value { break }
-            (previousLoss, previousStart) = (last.loss, last.plateauStart)
+            (previousLoss, previousStart, previousWidth) = (last.loss, last.plateauStart, last.condensation.effectiveWidth)
             let next = min(step + recordEvery.value, steps.value)
             while step < next {
                 let (l, _) = FullBatchTraining.step(&net, state: &state, batch: batch, settings: settings)
@@ -142,13 +143,14 @@ struct CondenseCommand: ParsableCommand {
         try writeCheckpoints(net, last, step: step, prefix: "final", metadata: metadata, in: folder)
         let plateaus = try CondenseCommand.plateauTable(table.url)
         try AtomicFile.write(Data(plateaus.text.utf8), to: folder.appendingPathComponent("plateaus.csv"))
-        print(String(format: "condense: %d rows in %@; final loss %.4g, effective width %d (reduced loss %.4g); %d plateau%@: %@",
+        print(String(format: "condense: %d rows in %@; final loss %.4g, effective width %d (reduced loss %.4g); %d plateau segment%@: %@",
                      rows, table.url.path, last.loss, last.condensation.effectiveWidth, Double(last.fields[10]) ?? .nan, plateaus.summary.count,
                      plateaus.summary.count == 1 ? "" : "s", plateaus.summary.joined(separator: "; ")))
     }
 
     /// The trace row at `step`.
-    func row(_ net: Network, step: Int, batch: FullBatch, settings: TrainingSettings, previousLoss: Double, previousStart: Int) throws -> Row {
+    func row(_ net: Network, step: Int, batch: FullBatch, settings: TrainingSettings, previousLoss: Double, previousStart: Int,
+             previousWidth: Int) throws -> Row {
         let (l, g) = batch.lossAndGradient(net)
         let c = try NeuronCondensation(network: net, layer: 1, settings: condensation)
         let z = net.logits(batch.inputs)
@@ -168,7 +170,7 @@ struct CondenseCommand: ParsableCommand {
             let t = FullBatchTraining.train(r, batch: batch, settings: s, tolerance: 0)
             if !t.diverged { trained = (t.loss, t.gradientNorm, t.network.logits(batch.inputs).maxAbsDifference(z)) }
         }
-        let startStep = plateau ? (previousStart >= 0 ? previousStart : step) : -1
+        let startStep = plateau ? (previousStart >= 0 && previousWidth == c.effectiveWidth ? previousStart : step) : -1
         let fields = [String(step), formatNumber(l), formatNumber(BLAS.dot(g, g).squareRoot()),
                       formatNumber(BLAS.dot(net.parameters, net.parameters).squareRoot()), formatNumber(change), plateau ? "1" : "0",
                       String(c.effectiveWidth), c.groups.map { String($0.count) }.joined(separator: ";"), String(c.negligible.count),
@@ -198,19 +200,19 @@ struct CondenseCommand: ParsableCommand {
     /// Network, optimiser state and the previous row's loss and plateau start, in one small
     /// safetensors file: a carrier "network" of widths [3, D] whose parameters hold θ, then the
     /// optimiser's first and second moments.
-    static func writeState(_ net: Network, _ s: OptimizerState, step: Int, previousLoss: Double, previousStart: Int, to url: URL) throws {
+    static func writeState(_ net: Network, _ s: OptimizerState, step: Int, previous: (loss: Double, start: Int, width: Int), to url: URL) throws {
         let d = net.parameters.count
         let carrier = try Architecture.mlp(widths: [3, d], activation: .relu)
         var values = net.parameters + s.first + s.second
         values += [Double](repeating: 0, count: carrier.parameterCount - values.count)
-        let metadata = ["step": String(step), "optimizer_step": String(s.step), "previous_loss": formatNumber(previousLoss),
-                        "previous_plateau_start": String(previousStart)]
+        let metadata = ["step": String(step), "optimizer_step": String(s.step), "previous_loss": formatNumber(previous.loss),
+                        "previous_plateau_start": String(previous.start), "previous_width": String(previous.width)]
         do { try Checkpoint.write(Network(architecture: carrier, parameters: values), metadata: metadata, to: url) }
         catch let error as NetworkError { throw ToolError(error.description) }
     }
 
     static func readState(_ url: URL, architecture: Architecture) throws
-        -> (Network, OptimizerState, step: Int, previousLoss: Double, previousStart: Int) {
+        -> (Network, OptimizerState, step: Int, previousLoss: Double, previousStart: Int, previousWidth: Int) {
         let d = architecture.parameterCount
         let read: (network: Network, metadata: [String: String])
         do { read = try Checkpoint.read(url) } catch let error as NetworkError {
@@ -218,7 +220,8 @@ struct CondenseCommand: ParsableCommand {
         }
         let m = read.metadata
         guard read.network.parameters.count == 4 * d, let step = m["step"].flatMap(Int.init), let opt = m["optimizer_step"].flatMap(Int.init),
-              let start = m["previous_plateau_start"].flatMap(Int.init), let previous = m["previous_loss"] else {
+              let start = m["previous_plateau_start"].flatMap(Int.init), let width = m["previous_width"].flatMap(Int.init),
+              let previous = m["previous_loss"] else {
             throw ToolError("the training state \(url.path) does not match this run; delete the folder to start over")
         }
         let v = read.network.parameters
@@ -226,30 +229,37 @@ struct CondenseCommand: ParsableCommand {
         s.step = opt
         s.first = Array(v[d..<(2 * d)])
         s.second = Array(v[(2 * d)..<(3 * d)])
-        return (Network(architecture: architecture, parameters: Array(v[0..<d])), s, step, Double(previous) ?? .nan, start)
+        return (Network(architecture: architecture, parameters: Array(v[0..<d])), s, step, Double(previous) ?? .nan, start, width)
     }
 
-    /// plateaus.csv from the trace: one row per run of consecutive plateau rows, and a short summary of each.
+    /// plateaus.csv from the trace: one row per plateau segment (consecutive plateau rows of one
+    /// effective width), and a short summary of each.
     static func plateauTable(_ url: URL) throws -> (text: String, summary: [String]) {
         let lines = String(decoding: try Data(contentsOf: url), as: UTF8.self).split(separator: "\n").map {
             $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         }
         guard let head = lines.first else { return ("", []) }
         func column(_ name: String) -> Int { head.firstIndex(of: name)! }
-        let (step, loss, width, reduced, critical, plateau) = (column("step"), column("loss"), column("effective_width"),
-                                                               column("reduced_loss"), column("reduced_trained_loss"), column("plateau"))
-        var text = "first_step,last_step,rows,loss_first,loss_last,effective_width,reduced_loss,reduced_trained_loss,checkpoint\n"
+        let (step, loss, width, reduced, trained, plateau) = (column("step"), column("loss"), column("effective_width"),
+                                                              column("reduced_loss"), column("reduced_trained_loss"), column("plateau"))
+        var text = "first_step,last_step,rows,effective_width,loss_first,loss_last,reduced_loss,reduced_trained_loss,checkpoint\n"
         var summary: [String] = []
         var run: [[String]] = []
         func close() {
             guard let first = run.first, let end = run.last else { return }
             let name = String(format: "plateau-%09d.safetensors", Int(first[step]) ?? 0)
-            text += [first[step], end[step], String(run.count), first[loss], end[loss], end[width], end[reduced], end[critical], name].joined(separator: ",") + "\n"
-            summary.append("steps \(first[step])–\(end[step]) at loss \(String(format: "%.4g", Double(end[loss]) ?? .nan)), effective width \(end[width]), reduced network trained alone settles at \(String(format: "%.4g", Double(end[critical]) ?? .nan))")
+            text += [first[step], end[step], String(run.count), end[width], first[loss], end[loss], end[reduced], end[trained], name]
+                .joined(separator: ",") + "\n"
+            summary.append("steps \(first[step])–\(end[step]) width \(end[width]) at loss \(String(format: "%.5g", Double(end[loss]) ?? .nan)) (reduced net trained alone: \(String(format: "%.5g", Double(end[trained]) ?? .nan)))")
             run = []
         }
         for fields in lines.dropFirst() where fields.count == head.count {
-            if fields[plateau] == "1" { run.append(fields) } else { close() }
+            if fields[plateau] == "1" {
+                if let last = run.last, last[width] != fields[width] { close() }
+                run.append(fields)
+            } else {
+                close()
+            }
         }
         close()
         return (text, summary)
