@@ -126,13 +126,6 @@ public struct Dataset: Sendable, Equatable {
         return Dataset(inputs: x, labels: y, classes: classes, imageShape: imageShape, targets: targetBatch(kept))
     }
 
-    /// The first `n` examples (all of them if there are fewer), targets kept.
-    public func prefix(_ n: Int) -> Dataset {
-        let kept = Array(0..<Swift.max(0, Swift.min(n, count)))
-        let (x, y) = batch(kept)
-        return Dataset(inputs: x, labels: y, classes: classes, imageShape: imageShape, targets: targetBatch(kept))
-    }
-
     /// The targets (outputs × indices.count) of the listed examples, in the order listed; nil for a classification set.
     public func targetBatch(_ indices: [Int]) -> Matrix? {
         guard let t = targets else { return nil }
