@@ -45,19 +45,11 @@ struct TrainingSet: Equatable {
         guard n >= 1 else { throw ToolError("--per-class is \(n); give at least 1 example of each class") }
         do { return try full.balanced(perClass: n) } catch let error as DataError { throw ToolError("--per-class \(n): \(error)") }
     }
-
-    /// "fit1d (20 examples)", "fashion-mnist classes 0,1,2, 30 per class (90 examples)".
-    func describe(_ d: Dataset) -> String {
-        var s = data
-        if let c = classSubset { s += " classes \(c)" }
-        if let n = perClass { s += ", \(n) per class" }
-        return s + " (\(d.count) examples)"
-    }
 }
 
 /// The options that choose a training set; `--data` is optional so a command can fall back on a default.
 struct TrainingSetOptions: ParsableArguments {
-    @Option(help: "fit1d[:N] (the 1-D fitting set, N points, default 20), fashion-mnist, mnist:DIR, cifar10:DIR, sphere, mixture or a folder of IDX files.")
+    @Option(help: "fit1d[:N] (the 1-D fitting set, N points, default 20), fashion-mnist, mnist:DIR, cifar10:DIR, sphere, mixture or a folder of IDX files (default: fit1d for critical and condense; for embed --check, the set the narrow checkpoint records).")
     var data: String?
     @Option(name: .customLong("class-subset"), help: "Keep only these classes, relabelled in this order (e.g. 0,1,2).")
     var classSubset: String?
