@@ -53,6 +53,37 @@ r0=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="weight_norm") c=i} NR==2{print $c
   --dimensions "$gdims" --hyperplanes "$gplanes" --train --train-dimensions "$gtrain" --steps "$gsteps" \
   --batch-size "$batch" --optimizer adam --learning-rate 0.01 --output "$out/goldilocks"
 
+# The embedding principle (issue 12, Zhang et al. 2021), on the 1-D fitting set (tanh, mse):
+# the width-1 minimum by full-batch gradient descent + Newton, its 1-, 2- and 3-step splitting
+# embeddings and their Hessian counts; a wide two-layer net from a small initialisation with its
+# effective width along training (seed 2: its width-1 plateau ends within the normal budget; --full
+# adds seeds 0, 1, 3 and runs four times longer); a Fashion-MNIST critical point and one embedding.
+emb="$out/embedding"
+csteps=40000; cevery=500; cwidth=100; cseeds=2; fper=30; fsteps=3000; fnewton=0; fspectrum=""
+if [ "${2:-}" = "--full" ]; then csteps=160000; cevery=1000; cseeds="0 1 2 3"; fper=100; fsteps=20000; fnewton=5; fspectrum=--spectrum; fi
+if [ "${2:-}" = "--tiny" ]; then csteps=2000; cevery=200; cwidth=20; fper=5; fsteps=20; fi
+mkdir -p "$emb"
+once "$emb/critical/summary.json" "$bin" critical --data fit1d --widths 1,1,1 --activation tanh --loss mse --output "$emb/critical" >/dev/null
+steps_list=("--neuron 1:0" "--neuron 1:0 --neuron 1:1" "--neuron 1:0 --neuron 1:1 --neuron 1:0")
+for k in 1 2 3; do
+  # shellcheck disable=SC2086  # the --neuron flags are split on purpose
+  once "$emb/wide-$k.safetensors" "$bin" embed --checkpoint "$emb/critical/critical.safetensors" ${steps_list[$((k - 1))]} --alpha 0.3 \
+    --output "$emb/wide-$k.safetensors" >/dev/null
+  once "$emb/check-$k/summary.json" "$bin" embed --check "$emb/critical/critical.safetensors" --against "$emb/wide-$k.safetensors" \
+    --spectrum --output "$emb/check-$k"
+done
+for seed in $cseeds; do
+  "$bin" condense --data fit1d --width "$cwidth" --init-std 1e-3 --learning-rate 0.2 --steps "$csteps" --record-every "$cevery" \
+    --seed "$seed" --output "$emb/condense-seed$seed"
+done
+fdata=fashion-mnist; [ "${2:-}" = "--tiny" ] && fdata="$data"
+once "$emb/fmnist-critical/summary.json" "$bin" critical --data "$fdata" --class-subset 0,1,2 --per-class "$fper" --widths 784,2,3 \
+  --loss mse --learning-rate 0.05 --steps "$fsteps" --newton-steps "$fnewton" --output "$emb/fmnist-critical"
+once "$emb/fmnist-wide.safetensors" "$bin" embed --checkpoint "$emb/fmnist-critical/critical.safetensors" --neuron 1:0 --alpha 0.3 \
+  --output "$emb/fmnist-wide.safetensors" >/dev/null
+once "$emb/fmnist-check/summary.json" "$bin" embed --check "$emb/fmnist-critical/critical.safetensors" --against "$emb/fmnist-wide.safetensors" \
+  $fspectrum --output "$emb/fmnist-check"
+
 # Fig. 1: q statistics over data sets, architectures, nonlinearities and training stages.
 for spec in "fashion-mnist mlp" "fashion-mnist cnn" "sphere mlp" "mixture mlp"; do
   set -- $spec

@@ -44,7 +44,9 @@ public struct ImageShape: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A labelled classification set held in memory: one column of `inputs` per example,
-/// the layout the networks in this module consume.
+/// the layout the networks in this module consume. A regression set (e.g. `CurveFit`) also carries
+/// real-valued `targets`; its labels are then all 0 of one class, kept so every API that takes
+/// labels still works, and losses that fit targets (`Loss.meanSquared`) read `targets` instead.
 public struct Dataset: Sendable, Equatable {
     /// features × N, column j is example j.
     public let inputs: Matrix
@@ -54,17 +56,24 @@ public struct Dataset: Sendable, Equatable {
     public let classes: Int
     /// Image layout of a column, or nil for non-image data.
     public let imageShape: ImageShape?
+    /// Real-valued targets (outputs × N, column j for example j) of a regression set; nil for a classification set.
+    public let targets: Matrix?
 
     /// A dataset over existing inputs; the counts and label range must agree (a programming error otherwise).
-    public init(inputs: Matrix, labels: [Int], classes: Int, imageShape: ImageShape? = nil) {
+    public init(inputs: Matrix, labels: [Int], classes: Int, imageShape: ImageShape? = nil, targets: Matrix? = nil) {
         precondition(inputs.cols == labels.count, "\(inputs.cols) input columns but \(labels.count) labels")
         precondition(classes >= 1 && labels.allSatisfy { (0..<classes).contains($0) }, "labels must lie in 0..<\(classes)")
         precondition(imageShape.map { $0.size == inputs.rows } ?? true, "image shape does not match the feature count")
+        precondition(targets.map { $0.cols == labels.count && $0.rows >= 1 } ?? true, "one target column per example")
         self.inputs = inputs
         self.labels = labels
         self.classes = classes
         self.imageShape = imageShape
+        self.targets = targets
     }
+
+    /// Whether the set is a regression set (it carries real-valued targets).
+    public var isRegression: Bool { targets != nil }
 
     /// Number of examples N.
     public var count: Int { labels.count }
@@ -93,7 +102,8 @@ public struct Dataset: Sendable, Equatable {
         }
         let kept = labels.indices.filter { newLabel[labels[$0]] >= 0 }
         let (x, y) = batch(kept)
-        return Dataset(inputs: x, labels: y.map { newLabel[$0] }, classes: wanted.count, imageShape: imageShape)
+        return Dataset(inputs: x, labels: y.map { newLabel[$0] }, classes: wanted.count, imageShape: imageShape,
+                       targets: targetBatch(kept))
     }
 
     /// The first `n` examples of every class (in file order), kept in their original order, so
@@ -113,7 +123,18 @@ public struct Dataset: Sendable, Equatable {
             kept.append(j)
         }
         let (x, y) = batch(kept)
-        return Dataset(inputs: x, labels: y, classes: classes, imageShape: imageShape)
+        return Dataset(inputs: x, labels: y, classes: classes, imageShape: imageShape, targets: targetBatch(kept))
+    }
+
+    /// The targets (outputs × indices.count) of the listed examples, in the order listed; nil for a classification set.
+    public func targetBatch(_ indices: [Int]) -> Matrix? {
+        guard let t = targets else { return nil }
+        var out = Matrix(rows: t.rows, cols: indices.count)
+        for (k, j) in indices.enumerated() {
+            precondition(j >= 0 && j < count, "example index \(j) outside 0..<\(count)")
+            for i in 0..<t.rows { out.storage[i + k * t.rows] = t.storage[i + j * t.rows] }
+        }
+        return out
     }
 
     /// The inputs (features × indices.count) and labels of the listed examples, in the order listed.

@@ -9,14 +9,29 @@ extension Optimizer: ExpressibleByArgument {}
 
 /// Where the data comes from and which classes to keep; shared by every real-network command.
 struct DataOptions: ParsableArguments {
-    @Option(help: "fashion-mnist (Debian's dataset-fashion-mnist), mnist:DIR, cifar10:DIR, sphere, mixture, or a folder of IDX files.")
+    @Option(help: "fashion-mnist (Debian's dataset-fashion-mnist), mnist:DIR, cifar10:DIR, sphere, mixture, a folder of IDX files, or fit1d[:N] (the 1-D fitting set of the embedding commands, N points, default 20).")
     var data = "fashion-mnist"
     @Option(name: .customLong("class-subset"), help: "Keep only these classes, relabelled in this order (e.g. 0,1,2).")
     var classSubset: String?
 
-    /// Loads the split, applying the class subset.
-    func load(test: Bool = false) throws -> Dataset {
+    /// Loads the split, applying the class subset. A regression set (`fit1d`, real-valued targets)
+    /// is refused unless the command fits targets (`regression: true`).
+    func load(test: Bool = false, regression: Bool = false) throws -> Dataset {
         var d: Dataset
+        if data == "fit1d" || data.hasPrefix("fit1d:") {
+            guard regression else {
+                throw ToolError("--data \(data) is a regression set (real-valued targets); this command needs labelled classes; use it with fortganguli critical, condense or embed --check")
+            }
+            let n: Int
+            if data == "fit1d" { n = 20 } else {
+                guard let k = Int(data.dropFirst(6)), k >= 2, k <= CurveFit.maximumExamples else {
+                    throw ToolError("--data \(data): give fit1d:N with N points, 2 to \(CurveFit.maximumExamples)")
+                }
+                n = k
+            }
+            guard classSubset == nil else { throw ToolError("--class-subset does not apply to --data \(data), a regression set with no classes") }
+            return test ? try CurveFit.teacher(examples: 201) : try CurveFit.teacher(examples: n)
+        }
         switch data {
         case "fashion-mnist": d = try IDX.load(folder: IDX.debianFashionMNIST, split: test ? .test : .train)
         case "sphere": d = try Synthetic.sphere(examples: test ? 1000 : 5000, dimension: 784, classes: 10, seed: test ? 1 : 0)
@@ -29,7 +44,7 @@ struct DataOptions: ParsableArguments {
             } else {
                 var isDir: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir), isDir.boolValue else {
-                    throw ToolError("--data \(data) is neither a known data set (fashion-mnist, mnist:DIR, cifar10:DIR, sphere, mixture) nor a folder of IDX files")
+                    throw ToolError("--data \(data) is neither a known data set (fashion-mnist, mnist:DIR, cifar10:DIR, sphere, mixture, fit1d[:N]) nor a folder of IDX files")
                 }
                 d = try IDX.load(folder: URL(fileURLWithPath: data), split: test ? .test : .train)
             }
