@@ -6,15 +6,16 @@
 # Every step resumes or is skipped when its output exists, so an interrupted run loses nothing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-out="${1:?usage: scripts/reproduce-real.sh RESULTS [--full]}/real"
+out="${1:?usage: scripts/reproduce-real.sh RESULTS [--full|--tiny]}/real"
+mode="${2:-}"   # read once: the Fig. 1 loop below reuses the positional parameters
 bin="$root/.build/release/fortganguli"
 steps=469; per=30; small=8; qsteps=100; sweep=5; probes=2; planes=8; seeds=5
-if [ "${2:-}" = "--full" ]; then steps=4690; per=50; small=30; qsteps=2000; sweep=13; probes=10; fi
-if [ "${2:-}" = "--tiny" ]; then steps=2; per=3; small=2; qsteps=3; sweep=2; probes=1; planes=2; seeds=2; fi
+if [ "$mode" = "--full" ]; then steps=4690; per=50; small=30; qsteps=2000; sweep=13; probes=10; fi
+if [ "$mode" = "--tiny" ]; then steps=2; per=3; small=2; qsteps=3; sweep=2; probes=1; planes=2; seeds=2; fi
 checkpoints=$(( steps + 1 < 8 ? steps + 1 : 8 ))   # train takes at most one checkpoint a step
 topk=10; data=fashion-mnist; batch=128
 # The tiny run reads the 300-image fixture (its train split is the same images) instead of all 60 000.
-if [ "${2:-}" = "--tiny" ]; then topk=2; batch=16; data="$root/fixtures/fashion-mnist-small"; fi
+if [ "$mode" = "--tiny" ]; then topk=2; batch=16; data="$root/fixtures/fashion-mnist-small"; fi
 mkdir -p "$out"
 once() { local marker="$1"; shift; [ -e "$marker" ] || "$@"; }
 
@@ -44,8 +45,8 @@ done
 # around r₀, the step-0 weight norm of the run above (the same 784-256-256-10 initialisation).
 # Normal: r₀/2 … 4r₀ in 4 points (×2 apart, r₀ on the grid), R = 2; Adam in every subspace.
 gpoints=4; glow=2; ghigh=4; gplanes=2; gper=3; gdims=10,100; gtrain=10,100; gsteps=50
-if [ "${2:-}" = "--full" ]; then gpoints=9; glow=4; gplanes=8; gper=8; gtrain=10,100,1000; gsteps=469; fi
-if [ "${2:-}" = "--tiny" ]; then gpoints=2; gper=2; gdims=2,5; gtrain=2; gsteps=2; fi
+if [ "$mode" = "--full" ]; then gpoints=9; glow=4; gplanes=8; gper=8; gtrain=10,100,1000; gsteps=469; fi
+if [ "$mode" = "--tiny" ]; then gpoints=2; gper=2; gdims=2,5; gtrain=2; gsteps=2; fi
 r0=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="weight_norm") c=i} NR==2{print $c}' "$run/log.csv")
 "$bin" goldilocks --data "$data" --arch mlp --widths 784,256,256,10 --per-class "$gper" \
   --radius-min "$(awk -v r="$r0" -v k="$glow" 'BEGIN{printf "%.10g", r/k}')" \
@@ -60,8 +61,8 @@ r0=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="weight_norm") c=i} NR==2{print $c
 # adds seeds 0, 1, 3 and runs four times longer); a Fashion-MNIST critical point and one embedding.
 emb="$out/embedding"
 csteps=40000; cevery=500; cwidth=100; cseeds=2; fper=30; fsteps=3000; fnewton=0; fspectrum=""
-if [ "${2:-}" = "--full" ]; then csteps=160000; cevery=1000; cseeds="0 1 2 3"; fper=100; fsteps=20000; fnewton=5; fspectrum=--spectrum; fi
-if [ "${2:-}" = "--tiny" ]; then csteps=2000; cevery=200; cwidth=20; fper=5; fsteps=20; fi
+if [ "$mode" = "--full" ]; then csteps=160000; cevery=1000; cseeds="0 1 2 3"; fper=100; fsteps=20000; fnewton=5; fspectrum=--spectrum; fi
+if [ "$mode" = "--tiny" ]; then csteps=2000; cevery=200; cwidth=20; fper=5; fsteps=20; fi
 mkdir -p "$emb"
 once "$emb/critical/summary.json" "$bin" critical --data fit1d --widths 1,1,1 --activation tanh --loss mse --output "$emb/critical" >/dev/null
 steps_list=("--neuron 1:0" "--neuron 1:0 --neuron 1:1" "--neuron 1:0 --neuron 1:1 --neuron 1:0")
@@ -76,7 +77,7 @@ for seed in $cseeds; do
   "$bin" condense --data fit1d --width "$cwidth" --init-std 1e-3 --learning-rate 0.2 --steps "$csteps" --record-every "$cevery" \
     --seed "$seed" --output "$emb/condense-seed$seed"
 done
-fdata=fashion-mnist; [ "${2:-}" = "--tiny" ] && fdata="$data"
+fdata=fashion-mnist; [ "$mode" = "--tiny" ] && fdata="$data"
 once "$emb/fmnist-critical/summary.json" "$bin" critical --data "$fdata" --class-subset 0,1,2 --per-class "$fper" --widths 784,2,3 \
   --loss mse --learning-rate 0.05 --steps "$fsteps" --newton-steps "$fnewton" --output "$emb/fmnist-critical"
 once "$emb/fmnist-wide.safetensors" "$bin" embed --checkpoint "$emb/fmnist-critical/critical.safetensors" --neuron 1:0 --alpha 0.3 \
@@ -86,11 +87,11 @@ once "$emb/fmnist-check/summary.json" "$bin" embed --check "$emb/fmnist-critical
 
 # Fig. 1: q statistics over data sets, architectures, nonlinearities and training stages.
 for spec in "fashion-mnist mlp" "fashion-mnist cnn" "sphere mlp" "mixture mlp"; do
-  set -- $spec
+  read -r dataset arch <<< "$spec"
   for act in relu tanh; do
-    q="$out/fig1/$1-$2-$act"
-    source="$1"; [ "$1" = fashion-mnist ] && source="$data"
-    "$bin" train --data "$source" --batch-size "$batch" --arch "$2" --activation "$act" --steps "$qsteps" --checkpoints 2 --eval-examples 1000 --output "$q" >/dev/null
+    q="$out/fig1/$dataset-$arch-$act"
+    source="$dataset"; [ "$dataset" = fashion-mnist ] && source="$data"
+    "$bin" train --data "$source" --batch-size "$batch" --arch "$arch" --activation "$act" --steps "$qsteps" --checkpoints 2 --eval-examples 1000 --output "$q" >/dev/null
     for ckpt in "$q"/step-000000.safetensors "$(ls "$q"/step-*.safetensors | tail -1)"; do
       step=$(basename "$ckpt" .safetensors)
       once "$q/measure-$step/summary.json" "$bin" measure --checkpoint "$ckpt" --data "$source" --per-class "$small" \
