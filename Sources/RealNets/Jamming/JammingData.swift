@@ -182,7 +182,7 @@ public final class JammingDataSource: @unchecked Sendable {
             let folder = folder ?? IDX.debianFashionMNIST
             let images = try IDX.load(folder: folder, split: .train)
             guard d <= images.features else {
-                throw DataError.invalidArgument("the input dimension d is \(d) but the images have \(images.features) pixels; give at most \(images.features)")
+                throw DataError.invalidArgument("d = \(d) principal components (--input-dimension) is more than the \(images.features) pixels of the images; give at most \(images.features)")
             }
             let pca = try PrincipalComponents(images.inputs, dimension: d)
             var z = pca.whiten(images.inputs)

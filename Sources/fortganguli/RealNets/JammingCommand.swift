@@ -59,7 +59,7 @@ struct JammingDataChoice {
 struct JammingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jamming",
-        abstract: "Hinge-loss training of a ReLU network on P = r·N patterns over a grid of r and seeds: N_Δ/N, loss, fitted (jamming.csv, each run's checkpoint), r_c, the jump of N_Δ/N, θ and γ (jamming.json); reruns resume.")
+        abstract: "Hinge-loss training of a ReLU network on P = r·N patterns over a grid of r and seeds: N_Δ/N, loss, fitted (jamming.csv, each run's checkpoint), r_c, the jump of N_Δ/N, θ and γ (summary.json); reruns resume.")
 
     @Option(help: "random (Gaussian points on the sphere, random labels), fashion-mnist-pca (Debian's Fashion-MNIST on d whitened principal components, parity labels) or fashion-mnist-pca:DIR.")
     var data = "random"
@@ -166,7 +166,7 @@ struct JammingCommand: ParsableCommand {
         }
         let summary = try JammingCommand.summarise(table: table.url, folder: folder, manifest: manifest, parameters: n, parametersTotal: d,
                                                    spacing: points.value > 1 ? (rMax - rMin) / Double(points.value - 1) : nil)
-        try AtomicFile.write(summary.json.data, to: folder.appendingPathComponent("jamming.json"))
+        try AtomicFile.write(summary.json.data, to: folder.appendingPathComponent("summary.json"))
         print("jamming: \(items.count) runs in \(table.url.path); \(summary.line)")
     }
 
@@ -192,7 +192,7 @@ struct JammingCommand: ParsableCommand {
         try AtomicFile.write(Data(history.utf8), to: url.appendingPathComponent("history.csv"))
     }
 
-    /// jamming.json from the finished table: the transition, the jump, and θ, γ pooled over the
+    /// summary.json from the finished table: the transition, the jump, and θ, γ pooled over the
     /// runs at the smallest r where no seed fitted (the runs just above r_c).
     static func summarise(table: URL, folder: URL, manifest: [(String, JSON)], parameters n: Int, parametersTotal d: Int,
                           spacing: Double?) throws -> (json: JSON, line: String) {
