@@ -97,6 +97,7 @@ struct JammingSpectrumCommand: ParsableCommand {
             ("hp_first_moment", .number(hp.first)), ("hp_first_moment_standard_error", number(hp.firstStandardError)),
             ("hp_third_moment", .number(hp.third)), ("hp_third_moment_standard_error", number(hp.thirdStandardError)),
             ("hp_negative_fraction", .number(hp.negativeFraction)), ("hp_positive_fraction", .number(hp.positiveFraction)),
+            ("hp_mirror_distance", .number(hp.mirrorDistance)), ("hp_mirror_critical_value", .number(hp.mirrorCriticalValue)),
             ("h_negative_fraction", .number(hSym.negativeFraction)), ("h_largest", number(spectrum.h.first)), ("h_smallest", number(spectrum.h.last)),
             ("theta", number(gaps.theta?.exponent)), ("theta_standard_error", number(gaps.theta?.standardError)),
             ("gamma", number(gaps.gammaValue)), ("gamma_standard_error", number(gaps.gamma?.standardError)),
