@@ -108,7 +108,7 @@ ax.axhline(0.7, color="gray", ls="--", lw=0.8, label="paper: ≈ 0.7 just above 
 ax.set_xlabel("r = P/N")
 ax.set_ylabel("N_Δ / N  (unsatisfied patterns per parameter)")
 ax.set_title("(a) N_Δ/N vs r; shaded: r_c bracket (all seeds fit | none fit), dotted: r_c", fontsize=10)
-ax.legend(fontsize=7.5)
+ax.legend(fontsize=7.5, loc="upper left")
 
 # (b) N_Δ/N against the final loss; (c) misclassified per pattern against the loss.
 for ax, key, ylabel in [(axes[0, 1], "n_delta_over_n", "N_Δ / N"), (axes[0, 2], "misclassified", "misclassified patterns / P")]:
@@ -194,7 +194,7 @@ def draw_spectra(G, S, ax_h0, ax_hp, ax_log, ax_h, tag):
         ax_h0.set_xlabel("λ")
         ax_h0.set_ylabel("density of log₁₀ λ (per eigenvalue)")
         ax_h0.set_title(f"({tag[0]}) H₀: a delta at 0 of weight (N − rank)/N = {s['h0_zero_modes_effective'] / n:.2f} "
-                        f"(1 − N_Δ/N = {1 - s['n_delta'] / n:.2f}),\na gap, a continuum — {title}", fontsize=8.5)
+                        f"(1 − N_Δ/N = {1 - s['n_delta'] / n:.2f}), a gap, a continuum\n{title}", fontsize=8)
     hp = S["hp"]
     scale = np.abs(hp).max() if len(hp) else 1
     nz = hp[np.abs(hp) > 1e-10 * scale]
@@ -203,6 +203,8 @@ def draw_spectra(G, S, ax_h0, ax_hp, ax_log, ax_h, tag):
         ax_hp.hist(np.clip(nz, -lim, lim), bins=60, range=(-lim, lim), color="C1", alpha=0.7)
         ax_hp.axvline(0, color="k", lw=0.6)
         ax_hp.set_xlabel("λ (H_p, nonzero eigenvalues; the outer 2% clipped)")
+        ax_hp.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
+        ax_hp.locator_params(axis="x", nbins=5)
         ax_hp.set_ylabel("count")
         ax_hp.set_title(f"({tag[1]}) H_p is symmetric: N₋ = {s['hp_negative_fraction']:.3f}·D, N₊ = {s['hp_positive_fraction']:.3f}·D,\n"
                         f"s₃ = m₃/m₂^1.5 = {s['hp_third_moment']:.2g} ± {s['hp_third_moment_standard_error']:.2g}", fontsize=8.5)
@@ -305,8 +307,12 @@ for G in GRIDS:
     lo, hi = s.get("r_all_fitted"), s.get("r_none_fitted")
     if n is None or (lo is None and hi is None):
         continue
-    lo = lo if lo is not None else hi
-    hi = hi if hi is not None else lo
+    if lo is None or hi is None:
+        # Only a bound: r_c < (smallest r where none fit) or r_c > (largest r where all fit).
+        bound = (hi if lo is None else lo) * n
+        ax.plot([bound], [n], "<" if lo is None else ">", color=G["color"], ms=9,
+                label=G["label"] + (" (r_c below the grid's first point where none fit)" if lo is None else " (r_c above the grid)"))
+        continue
     mid = 0.5 * (lo + hi) * n
     ax.errorbar([mid], [n], xerr=[[mid - lo * n], [hi * n - mid]], fmt=G["marker"], color=G["color"], capsize=3,
                 mfc="none" if G["fashion"] else None, label=G["label"])
@@ -316,7 +322,7 @@ for rc, style in [(2.85, "--")]:
 ax.set_xlabel("P* = r_c·N (patterns at the transition)")
 ax.set_ylabel("N* (parameters at the transition)")
 ax.set_title("(l) N* vs P: random data against Fashion-MNIST-PCA (smaller N* = easier data)", fontsize=10)
-ax.legend(fontsize=7)
+ax.legend(fontsize=7, loc="lower right")
 
 fig.suptitle("The jamming transition of hinge-loss ReLU networks (Geiger et al. 2018), measured by fortganguli jamming and jamming-spectrum",
              fontsize=13)

@@ -54,12 +54,12 @@ r0=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="weight_norm") c=i} NR==2{print $c
   --batch-size "$batch" --optimizer adam --learning-rate 0.01 --output "$out/goldilocks"
 
 # The jamming transition (issue 11, Geiger et al. 2018): hinge-loss ReLU networks trained with full-batch
-# Adam on P = r·N patterns over a grid of r; random data at depths L = 2 and 3 (d = h, N ≈ 200) and
+# Adam on P = r·N patterns over a grid of r; random data at depths L = 2 and 3 (d = h = 10: N = 211, 311) and
 # Fashion-MNIST on d = 10 whitened principal components (parity labels), then the spectra of H, H₀ and
 # H_p and every Δ at the run nearest r_c from above. Normal: 3000 steps a run, 6 r points, 2 seeds
-# (about 30 s); --full: N ≈ 450, 7 points, 3 seeds, 20000 steps; --tiny: 200 steps on tiny networks.
+# (about 25 s on 2 cores); --full: N ≈ 450–620, 7 points, 3 seeds, 20000 steps; --tiny: 200 steps on tiny networks.
 jam="$out/jamming"
-jsteps=3000; jpoints=6; jseeds=2; jrand2="10 10"; jrand3="8 8"; jfash="10 10"; jrmax=3.5; jfmax=6
+jsteps=3000; jpoints=6; jseeds=2; jrand2="10 10"; jrand3="10 10"; jfash="10 10"; jrmax=3.5; jfmax=6
 jfdata=fashion-mnist-pca
 if [ "${2:-}" = "--full" ]; then jsteps=20000; jpoints=7; jseeds=3; jrand2="15 15"; jrand3="12 12"; jfash="10 20"; jrmax=4; jfmax=8; fi
 if [ "${2:-}" = "--tiny" ]; then jsteps=200; jpoints=3; jrand2="6 8"; jrand3="5 6"; jfash="5 6"; jrmax=3; jfmax=3

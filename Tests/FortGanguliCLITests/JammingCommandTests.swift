@@ -122,6 +122,11 @@ final class JammingCommandTests: ToolTestCase {
         let h0 = try npy(s.appendingPathComponent("h0.npy"))
         XCTAssertEqual(h0.filter { $0 > (summary["h0_zero_threshold"] as! Double) }.count, rank)
         XCTAssertEqual(try npy(s.appendingPathComponent("delta.npy")), try npy(j.appendingPathComponent("runs/point-002-seed-0/delta.npy")))
+        XCTAssertEqual(try npy(s.appendingPathComponent("patterns.npy")).count, 363 * 6)
+        let labels = try npy(s.appendingPathComponent("labels.npy"))
+        XCTAssertEqual(labels.count, 363)
+        XCTAssertTrue(labels.allSatisfy { $0 == 1 || $0 == -1 })
+        XCTAssertEqual(labels.filter { $0 == 1 }.count, 363 - 363 / 2, "balanced labels")
         // The checkpoint's data kind is enforced.
         r = try run(["jamming-spectrum", "--checkpoint", checkpoint, "--data", "fashion-mnist-pca", "--output", dir.appendingPathComponent("x").path])
         XCTAssertNotEqual(r.status, 0)

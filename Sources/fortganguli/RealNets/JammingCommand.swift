@@ -240,9 +240,9 @@ struct JammingCommand: ParsableCommand {
         } else if !transition.monotone {
             line = "r_c not bracketed: a point where every seed fits lies above one where none does; add seeds or steps"
         } else if let low = transition.lastAllFitted {
-            line = String(format: "r_c > %.3g: every run up to there fits; raise --r-max", low)
+            line = String(format: "r_c > %.3g (every seed fits there), and no r of the grid has every seed failing; raise --r-max", low)
         } else if let high = transition.firstNoneFitted {
-            line = String(format: "r_c < %.3g: no run fits there; lower --r-min", high)
+            line = String(format: "r_c < %.3g (no seed fits there), and no r of the grid has every seed fitted; lower --r-min", high)
         } else {
             line = "r_c not bracketed: every point has seeds that fit and seeds that do not; widen the grid"
         }

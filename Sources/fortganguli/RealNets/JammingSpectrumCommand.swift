@@ -10,7 +10,7 @@ import RealNets
 struct JammingSpectrumCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jamming-spectrum",
-        abstract: "All eigenvalues of H, H₀ (exact, from the Gram of the unsatisfied patterns) and H_p = H − H₀ of a jamming checkpoint, every Δ, N_eff and H₀'s zero modes (h.npy, h0.npy, hp.npy, delta.npy, summary.json).")
+        abstract: "All eigenvalues of H, H₀ (exact, from the Gram of the unsatisfied patterns) and H_p = H − H₀ of a jamming checkpoint, every Δ, N_eff and H₀'s zero modes (h.npy, h0.npy, hp.npy, delta.npy, patterns.npy, labels.npy, summary.json).")
 
     @Option(help: "A checkpoint written by `fortganguli jamming` (RUN/runs/point-…/model.safetensors).") var checkpoint: String
     @Option(help: "random, fashion-mnist-pca or fashion-mnist-pca:DIR; must be the checkpoint's kind (default: as the checkpoint records, folder included).")
@@ -107,6 +107,9 @@ struct JammingSpectrumCommand: ParsableCommand {
         try out.write("hp.npy", NPY.encode(spectrum.hp))
         try out.write("h.npy", NPY.encode(spectrum.h))
         try out.write("delta.npy", NPY.encode(fit.deltas))
+        // The rebuilt training set, so the spectra can be checked independently (P × d, one row a pattern; y = ±1).
+        try out.write("patterns.npy", NPY.encode(set.inputs.storage, shape: [set.count, set.features]))
+        try out.write("labels.npy", NPY.encode(set.labels.map { Loss.sign(ofLabel: $0) }))
         try out.write("summary.json", summary.data)
         try out.commit()
         print(String(format: "jamming-spectrum: N = %d (D = %d, N_eff = %d), P = %d, N_Δ = %d, H₀ zero modes %d (N − rank %d), loss %.3g; %@",
