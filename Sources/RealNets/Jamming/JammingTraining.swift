@@ -46,8 +46,8 @@ public struct JammingSettings: Sendable, Equatable {
         func check(_ ok: Bool, _ m: String) throws { if !ok { throw NetworkError.invalid(m) } }
         try check(margin.isFinite && margin > 0, "--margin is \(margin); the hinge's ε must be a positive number (the paper uses 0.5)")
         try check(learningRate.isFinite && learningRate > 0 && learningRate <= 10, "--learning-rate is \(learningRate); give a number in (0, 10]")
-        try check(beta1.isFinite && beta1 >= 0 && beta1 < 1, "--beta1 is \(beta1); it must lie in [0, 1)")
-        try check(beta2.isFinite && beta2 >= 0 && beta2 < 1, "--beta2 is \(beta2); it must lie in [0, 1)")
+        try check(beta1.isFinite && beta1 >= 0 && beta1 < 1, "Adam's β₁ is \(beta1); it must lie in [0, 1)")
+        try check(beta2.isFinite && beta2 >= 0 && beta2 < 1, "Adam's β₂ is \(beta2); it must lie in [0, 1)")
         try check(steps >= 1 && steps <= TrainingSettings.maximumSteps,
                   "--steps is \(steps); give a step budget of 1 to \(TrainingSettings.maximumSteps)")
         try check(decays >= 0 && decays <= 20, "--decays is \(decays); give 0 to 20 divisions of the learning rate by 10")

@@ -19,7 +19,7 @@ public struct JammingRunResult: Sendable, Equatable {
 /// is the midpoint and its resolution half the bracket — never finer than half the grid spacing.
 /// Above r_c, N_Δ/N jumps to a finite value: the jump is the mean (± standard error over seeds)
 /// of N_Δ/N at the smallest r where no seed fitted.
-public struct JammingTransition: Sendable, Equatable {
+public struct JammingTransition: Sendable {
     /// The largest r where every seed fitted (nil: no such grid point).
     public let lastAllFitted: Double?
     /// The smallest r where no seed fitted (nil: no such grid point).
@@ -61,11 +61,6 @@ public struct JammingTransition: Sendable, Equatable {
     public var resolution: Double? {
         guard monotone, let low = lastAllFitted, let high = firstNoneFitted else { return nil }
         return 0.5 * (high - low)
-    }
-
-    public static func == (a: JammingTransition, b: JammingTransition) -> Bool {
-        a.lastAllFitted == b.lastAllFitted && a.firstNoneFitted == b.firstNoneFitted && a.monotone == b.monotone
-            && a.jump?.mean == b.jump?.mean && a.fittedFraction.map(\.fraction) == b.fittedFraction.map(\.fraction)
     }
 }
 
