@@ -61,19 +61,21 @@ r0=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="weight_norm") c=i} NR==2{print $c
 jam="$out/jamming"
 jsteps=3000; jpoints=6; jseeds=2; jrand2="10 10"; jrand3="10 10"; jfash="10 10"; jrmax=3.5; jfmax=6
 jfdata=fashion-mnist-pca
-if [ "${2:-}" = "--full" ]; then jsteps=20000; jpoints=7; jseeds=3; jrand2="15 15"; jrand3="12 12"; jfash="10 20"; jrmax=4; jfmax=8; fi
-if [ "${2:-}" = "--tiny" ]; then jsteps=200; jpoints=3; jrand2="6 8"; jrand3="5 6"; jfash="5 6"; jrmax=3; jfmax=3
+jmode="${mode:-${2:-}}"   # the mode, read without touching the positional parameters
+if [ "$jmode" = "--full" ]; then jsteps=20000; jpoints=7; jseeds=3; jrand2="15 15"; jrand3="12 12"; jfash="10 20"; jrmax=4; jfmax=8; fi
+if [ "$jmode" = "--tiny" ]; then jsteps=200; jpoints=3; jrand2="6 8"; jrand3="5 6"; jfash="5 6"; jrmax=3; jfmax=3
   jfdata="fashion-mnist-pca:$root/fixtures/fashion-mnist-small"; fi
-jamming() {  # NAME DATA D H L R_MAX
-  "$bin" jamming --data "$2" --input-dimension "$3" --width "$4" --depth "$5" --r-min 1 --r-max "$6" --points "$jpoints" \
+jamming() {  # NAME DATA "D H" L R_MAX
+  local d h ck
+  read -r d h <<< "$3"
+  "$bin" jamming --data "$2" --input-dimension "$d" --width "$h" --depth "$4" --r-min 1 --r-max "$5" --points "$jpoints" \
     --seeds "$jseeds" --steps "$jsteps" --output "$jam/$1"
-  local ck
   ck=$(sed -n 's/.*"spectrum_checkpoint": "\([^"]*\)".*/\1/p' "$jam/$1/summary.json")
   if [ -n "$ck" ]; then once "$jam/$1-spectrum/summary.json" "$bin" jamming-spectrum --checkpoint "$jam/$1/$ck" --output "$jam/$1-spectrum"; fi
 }
-set -- $jrand2; jamming random-L2 random "$1" "$2" 2 "$jrmax"
-set -- $jrand3; jamming random-L3 random "$1" "$2" 3 "$jrmax"
-set -- $jfash; jamming fashion-pca-L2 "$jfdata" "$1" "$2" 2 "$jfmax"
+jamming random-L2 random "$jrand2" 2 "$jrmax"
+jamming random-L3 random "$jrand3" 3 "$jrmax"
+jamming fashion-pca-L2 "$jfdata" "$jfash" 2 "$jfmax"
 
 # Fig. 1: q statistics over data sets, architectures, nonlinearities and training stages.
 for spec in "fashion-mnist mlp" "fashion-mnist cnn" "sphere mlp" "mixture mlp"; do
