@@ -1,6 +1,7 @@
 """Benchmark of `make bench` (`--quick`: model only; `--short-phase`: a 4×4 instead of 20×20 phase grid): wall time of one paper configuration end to end (process start to
 files on disk), of a 41-point sweep, and of the vectorised NumPy reference (bench/numpy_model.py)
 doing the same computation, all in this one run. Prints a table and one JSON line."""
+import csv
 import json
 import os
 import statistics
@@ -82,6 +83,35 @@ def realnet_benchmarks(tmp):
     return out
 
 
+def jamming_benchmarks(tmp):
+    """Jamming (Geiger et al.): one hinge-loss run at N ≈ 300, P ≈ 900 (d = h = 12, L = 2: N = 301,
+    P = 900) to N_Δ = 0 or a 20 000-step budget, and `jamming-spectrum` (all eigenvalues of the dense
+    H, H₀ and H_p, N_eff) at N ≈ 2000 (d = h = 31, L = 2: D = 2016, N = 1954) on a run of 2000 steps
+    at P = 2N, whose training is timed too."""
+    out = {}
+    run = os.path.join(tmp, "jam300")
+    out["jamming_run_N301_P900_s"] = round(timed([BIN, "jamming", "--input-dimension", "12", "--width", "12", "--depth", "2",
+                                                   "--r-min", "2.99", "--r-max", "2.99", "--points", "1", "--seeds", "1",
+                                                   "--steps", "20000", "--output", run]), 2)
+    with open(os.path.join(run, "jamming.csv")) as f:
+        row = list(csv.DictReader(f))[0]
+    out["jamming_run_N301_P900_steps"] = int(row["steps"])
+    out["jamming_run_N301_P900_fitted"] = row["fitted"] == "1"
+    out["jamming_run_N301_P900_n_delta_over_n"] = round(float(row["n_delta_over_n"]), 4)
+    big = os.path.join(tmp, "jam2000")
+    out["jamming_run_N1954_P3908_2000_steps_s"] = round(timed([BIN, "jamming", "--input-dimension", "31", "--width", "31", "--depth", "2",
+                                                              "--r-min", "2", "--r-max", "2", "--points", "1", "--seeds", "1",
+                                                              "--steps", "2000", "--output", big]), 2)
+    out["jamming_spectrum_D2016_s"] = round(timed([BIN, "jamming-spectrum", "--checkpoint",
+                                                   os.path.join(big, "runs", "point-000-seed-0", "model.safetensors"),
+                                                   "--output", os.path.join(tmp, "jamspec")]), 2)
+    with open(os.path.join(tmp, "jamspec", "summary.json")) as f:
+        spec = json.load(f)
+    out["jamming_spectrum_D2016_n_delta"] = spec["n_delta"]
+    out["jamming_spectrum_D2016_parameters_effective"] = spec["parameters_effective"]
+    return out
+
+
 def main(repeats=7):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "sim")
@@ -94,6 +124,7 @@ def main(repeats=7):
         sweep = timed([BIN, "sweep", "--points", "41", "--seeds", "1", "--output", os.path.join(tmp, "sweep")])
         gram = gram_benchmarks(tmp) if "--quick" not in sys.argv else {}
         real = realnet_benchmarks(tmp) if "--quick" not in sys.argv else {}
+        jam = jamming_benchmarks(tmp) if "--quick" not in sys.argv else {}
     numpy_run = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "numpy_model.py"), "--repeats", str(repeats)],
                                check=True, capture_output=True, text=True)
     numpy = json.loads(numpy_run.stdout.strip().splitlines()[-1])
@@ -110,6 +141,7 @@ def main(repeats=7):
         "cores": os.cpu_count(),
         **gram,
         **real,
+        **jam,
     }
     print(f"one paper configuration (N=300, C=10, D=1000), {repeats} runs:")
     print(f"  fortganguli simulate, end to end   median {swift_median:.3f} s  (min {min(walls):.3f} s; "
@@ -129,6 +161,13 @@ def main(repeats=7):
               f"measure, 30 a class {real['measure_mlp_30_per_class_s']:.1f} s (target < 20 s)")
         print(f"  NTK Gram at 5 a class: factorised {real['gram_factorised_s']:.3f} s, explicit rows {real['gram_explicit_rows_s']:.2f} s "
               f"({real['gram_speedup']:.0f}x)")
+    if jam:
+        fitted = "fitted (N_Δ = 0)" if jam["jamming_run_N301_P900_fitted"] else f"N_Δ/N = {jam['jamming_run_N301_P900_n_delta_over_n']}"
+        print(f"jamming: one hinge run at N = 301, P = 900: {jam['jamming_run_N301_P900_s']:.1f} s for "
+              f"{jam['jamming_run_N301_P900_steps']} full-batch Adam steps, {fitted}")
+        print(f"  jamming-spectrum at D = 2016 (N = 1954, P = 3908, N_Δ = {jam['jamming_spectrum_D2016_n_delta']}): dense H, H₀, H_p "
+              f"and N_eff = {jam['jamming_spectrum_D2016_parameters_effective']} in {jam['jamming_spectrum_D2016_s']:.1f} s "
+              f"(its 2000 training steps {jam['jamming_run_N1954_P3908_2000_steps_s']:.1f} s)")
     print(json.dumps(result))
 
 

@@ -84,6 +84,29 @@ once "$emb/fmnist-wide.safetensors" "$bin" embed --checkpoint "$emb/fmnist-criti
   --output "$emb/fmnist-wide.safetensors" >/dev/null
 once "$emb/fmnist-check/summary.json" "$bin" embed --check "$emb/fmnist-critical/critical.safetensors" --against "$emb/fmnist-wide.safetensors" \
   $fspectrum --output "$emb/fmnist-check"
+# The jamming transition (issue 11, Geiger et al. 2018): hinge-loss ReLU networks trained with full-batch
+# Adam on P = r·N patterns over a grid of r; random data at depths L = 2 and 3 (d = h = 10: N = 211, 311) and
+# Fashion-MNIST on d = 10 whitened principal components (parity labels), then the spectra of H, H₀ and
+# H_p and every Δ at the run nearest r_c from above. Normal: 3000 steps a run, 6 r points, 2 seeds
+# (about 25 s on 2 cores); --full: N ≈ 450–620, 7 points, 3 seeds, 20000 steps; --tiny: 200 steps on tiny networks.
+jam="$out/jamming"
+jsteps=3000; jpoints=6; jseeds=2; jrand2="10 10"; jrand3="10 10"; jfash="10 10"; jrmax=3.5; jfmax=6
+jfdata=fashion-mnist-pca
+jmode="${mode:-${2:-}}"   # the mode, read without touching the positional parameters
+if [ "$jmode" = "--full" ]; then jsteps=20000; jpoints=7; jseeds=3; jrand2="15 15"; jrand3="12 12"; jfash="10 20"; jrmax=4; jfmax=8; fi
+if [ "$jmode" = "--tiny" ]; then jsteps=200; jpoints=3; jrand2="6 8"; jrand3="5 6"; jfash="5 6"; jrmax=3; jfmax=3
+  jfdata="fashion-mnist-pca:$root/fixtures/fashion-mnist-small"; fi
+jamming() {  # NAME DATA "D H" L R_MAX
+  local d h ck
+  read -r d h <<< "$3"
+  "$bin" jamming --data "$2" --input-dimension "$d" --width "$h" --depth "$4" --r-min 1 --r-max "$5" --points "$jpoints" \
+    --seeds "$jseeds" --steps "$jsteps" --output "$jam/$1"
+  ck=$(sed -n 's/.*"spectrum_checkpoint": "\([^"]*\)".*/\1/p' "$jam/$1/summary.json")
+  if [ -n "$ck" ]; then once "$jam/$1-spectrum/summary.json" "$bin" jamming-spectrum --checkpoint "$jam/$1/$ck" --output "$jam/$1-spectrum"; fi
+}
+jamming random-L2 random "$jrand2" 2 "$jrmax"
+jamming random-L3 random "$jrand3" 3 "$jrmax"
+jamming fashion-pca-L2 "$jfdata" "$jfash" 2 "$jfmax"
 
 # Fig. 1: q statistics over data sets, architectures, nonlinearities and training stages.
 for spec in "fashion-mnist mlp" "fashion-mnist cnn" "sphere mlp" "mixture mlp"; do

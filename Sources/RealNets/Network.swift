@@ -54,12 +54,15 @@ public struct Network: Sendable {
         return out
     }
 
-    /// Runs the network on inputs x (inputs × B). With a direction v (and optionally an input
-    /// direction), also carries the directional derivatives (R-forward): `rOutput` = J·v.
-    public func forward(_ x: Matrix, direction v: [Double]? = nil) -> Trace {
+    /// Runs the network on inputs x (inputs × B). With a parameter direction v and/or an input
+    /// direction u (inputs × B, one column per example), also carries the directional derivatives
+    /// (R-forward): `rOutput` = J_θ·v + J_x·u per example. A missing direction counts as zero, so
+    /// `forward(x, inputDirection: u)` gives ∇_x f·u and, through `backward`, ∇_θ(∇_x f·u).
+    public func forward(_ x: Matrix, direction v: [Double]? = nil, inputDirection u: Matrix? = nil) -> Trace {
+        precondition(u.map { $0.rows == x.rows && $0.cols == x.cols } ?? true, "the input direction must have the inputs' shape")
         var t = Trace()
         var a = x
-        var ra: Matrix? = v.map { _ in Matrix(rows: x.rows, cols: x.cols) }
+        var ra: Matrix? = u ?? v.map { _ in Matrix(rows: x.rows, cols: x.cols) }
         let offs = offsets
         for (index, layer) in architecture.layers.enumerated() {
             t.inputs.append(a)
@@ -70,27 +73,31 @@ public struct Network: Sendable {
                 let b = Array(parameters[(offs[index] + i * o)..<(offs[index] + i * o + o)])
                 var y = BLAS.multiply(w, transposeA: true, a)
                 addBias(&y, b)
-                if let v, var r = ra {
-                    let rw = Matrix(rows: i, cols: o, storage: Array(v[offs[index]..<(offs[index] + i * o)]))
-                    let rb = Array(v[(offs[index] + i * o)..<(offs[index] + i * o + o)])
+                if let r = ra {
                     var ry = BLAS.multiply(w, transposeA: true, r)
-                    BLAS.accumulateBlock(rw, rows: 0..<i, cols: 0..<o, transposeA: true, a, rows: 0..<i, cols: 0..<a.cols,
-                                         into: &ry, at: 0, 0)
-                    addBias(&ry, rb)
-                    r = ry
-                    ra = r
+                    if let v {
+                        let rw = Matrix(rows: i, cols: o, storage: Array(v[offs[index]..<(offs[index] + i * o)]))
+                        let rb = Array(v[(offs[index] + i * o)..<(offs[index] + i * o + o)])
+                        BLAS.accumulateBlock(rw, rows: 0..<i, cols: 0..<o, transposeA: true, a, rows: 0..<i, cols: 0..<a.cols,
+                                             into: &ry, at: 0, 0)
+                        addBias(&ry, rb)
+                    }
+                    ra = ry
                 }
                 a = y
             case let .conv(_, ci, co, h, w):
                 let weights = Matrix(rows: 9 * ci, cols: co, storage: Array(parameters[offs[index]..<(offs[index] + 9 * ci * co)]))
                 let b = Array(parameters[(offs[index] + 9 * ci * co)..<(offs[index] + 9 * ci * co + co)])
                 var y = Convolution.forward(a, weights: weights, bias: b, channels: ci, height: h, width: w)
-                if let v, let r = ra {
-                    let rw = Matrix(rows: 9 * ci, cols: co, storage: Array(v[offs[index]..<(offs[index] + 9 * ci * co)]))
-                    let rb = Array(v[(offs[index] + 9 * ci * co)..<(offs[index] + 9 * ci * co + co)])
+                if let r = ra {
+                    let zeroBias = [Double](repeating: 0, count: co)
+                    let rb = v.map { Array($0[(offs[index] + 9 * ci * co)..<(offs[index] + 9 * ci * co + co)]) } ?? zeroBias
                     var ry = Convolution.forward(r, weights: weights, bias: rb, channels: ci, height: h, width: w)
-                    let extra = Convolution.forward(a, weights: rw, bias: [Double](repeating: 0, count: co), channels: ci, height: h, width: w)
-                    for k in ry.storage.indices { ry.storage[k] += extra.storage[k] }
+                    if let v {
+                        let rw = Matrix(rows: 9 * ci, cols: co, storage: Array(v[offs[index]..<(offs[index] + 9 * ci * co)]))
+                        let extra = Convolution.forward(a, weights: rw, bias: zeroBias, channels: ci, height: h, width: w)
+                        for k in ry.storage.indices { ry.storage[k] += extra.storage[k] }
+                    }
                     ra = ry
                 }
                 _ = y.rows
@@ -124,8 +131,9 @@ public struct Network: Sendable {
     }
 
     /// Reverse pass from the gradient g at the output (classes × B). Returns ∂/∂θ of Σ_columns gᵀz
-    /// (summed over examples) and, in R-mode (trace from a forward with direction v, and rGradient
-    /// = R{g}), its directional derivative R{∂/∂θ} — the Hessian-vector product's parameter part.
+    /// (summed over examples) and, in R-mode (trace from a forward with direction v and/or an input
+    /// direction, and rGradient = R{g}), its directional derivative R{∂/∂θ} — the Hessian-vector
+    /// product's parameter part. v is the same parameter direction as the forward's (nil: zero).
     /// `layerGradients` receives the gradient at each layer's output (per example), if asked.
     public func backward(_ t: Trace, outputGradient g: Matrix, rOutputGradient rg: Matrix? = nil,
                          direction v: [Double]? = nil,
@@ -146,9 +154,8 @@ public struct Network: Sendable {
                 add(&grad, offs[index], gw.storage)
                 add(&grad, offs[index] + i * o, rowSums(gy))
                 let gx = BLAS.multiply(w, gy)
-                if let v, let rgyv = rgy, var rg = rgrad {
+                if let rgyv = rgy, var rg = rgrad {
                     let rx = t.rInputs[index]
-                    let rw = Matrix(rows: i, cols: o, storage: Array(v[offs[index]..<(offs[index] + i * o)]))
                     var rgw = BLAS.multiply(x, rgyv, transposeB: true)
                     BLAS.accumulateBlock(rx, rows: 0..<i, cols: 0..<rx.cols, gy.transposed, rows: 0..<gy.cols, cols: 0..<o,
                                          into: &rgw, at: 0, 0)
@@ -156,7 +163,10 @@ public struct Network: Sendable {
                     add(&rg, offs[index] + i * o, rowSums(rgyv))
                     rgrad = rg
                     var rgx = BLAS.multiply(w, rgyv)
-                    BLAS.accumulateBlock(rw, rows: 0..<i, cols: 0..<o, gy, rows: 0..<o, cols: 0..<gy.cols, into: &rgx, at: 0, 0)
+                    if let v {
+                        let rw = Matrix(rows: i, cols: o, storage: Array(v[offs[index]..<(offs[index] + i * o)]))
+                        BLAS.accumulateBlock(rw, rows: 0..<i, cols: 0..<o, gy, rows: 0..<o, cols: 0..<gy.cols, into: &rgx, at: 0, 0)
+                    }
                     rgy = rgx
                 }
                 gy = gx
@@ -165,20 +175,22 @@ public struct Network: Sendable {
                 let (gx, gw, gb) = Convolution.backward(x, outputGradient: gy, weights: weights, channels: ci, height: h, width: w)
                 add(&grad, offs[index], gw.storage)
                 add(&grad, offs[index] + 9 * ci * co, gb)
-                if let v, let rgyv = rgy, var rg = rgrad {
+                if let rgyv = rgy, var rg = rgrad {
                     let rx = t.rInputs[index]
-                    let rw = Matrix(rows: 9 * ci, cols: co, storage: Array(v[offs[index]..<(offs[index] + 9 * ci * co)]))
                     let (rgx1, rgw1, rgb) = Convolution.backward(x, outputGradient: rgyv, weights: weights, channels: ci, height: h, width: w)
                     let (_, rgw2, _) = Convolution.backward(rx, outputGradient: gy, weights: weights, channels: ci, height: h, width: w,
                                                              inputGradient: false)
-                    let (rgx2, _, _) = Convolution.backward(x, outputGradient: gy, weights: rw, channels: ci, height: h, width: w,
-                                                             weightGradient: false)
                     add(&rg, offs[index], rgw1.storage)
                     add(&rg, offs[index], rgw2.storage)
                     add(&rg, offs[index] + 9 * ci * co, rgb)
                     rgrad = rg
                     var rgx = rgx1
-                    for k in rgx.storage.indices { rgx.storage[k] += rgx2.storage[k] }
+                    if let v {
+                        let rw = Matrix(rows: 9 * ci, cols: co, storage: Array(v[offs[index]..<(offs[index] + 9 * ci * co)]))
+                        let (rgx2, _, _) = Convolution.backward(x, outputGradient: gy, weights: rw, channels: ci, height: h, width: w,
+                                                                 weightGradient: false)
+                        for k in rgx.storage.indices { rgx.storage[k] += rgx2.storage[k] }
+                    }
                     rgy = rgx
                 }
                 gy = gx

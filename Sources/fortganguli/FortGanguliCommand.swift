@@ -9,8 +9,8 @@ struct FortGanguliCommand: ParsableCommand {
         abstract: "Curvature of neural loss landscapes: the Fort–Ganguli random model, real networks, and their shared statistics.",
         subcommands: [SimulateCommand.self, SweepCommand.self, TheoryCommand.self, PhaseCommand.self, ReproduceCommand.self,
                       TrainCommand.self, MeasureCommand.self, TrajectoryCommand.self, ScaleSweepCommand.self, CompareCommand.self,
-                      GoldilocksCommand.self, SubspaceTrainCommand.self, CriticalCommand.self, EmbedCommand.self, CondenseCommand.self,
-                      MergeCommand.self])
+                      GoldilocksCommand.self, SubspaceTrainCommand.self, JammingCommand.self, JammingSpectrumCommand.self,
+                      CriticalCommand.self, EmbedCommand.self, CondenseCommand.self, MergeCommand.self])
 
     /// Parses, runs, and reports every failure in one line on standard error (`Error: …`) with a
     /// non-zero status: 1 for the tool's own errors, 64 for a command line it cannot parse (the
