@@ -30,7 +30,9 @@ once "$out/measure-init/summary.json" "$bin" measure --data "$data" --checkpoint
 "$bin" scale-sweep --data "$data" --per-class "$small" --top-k 1 --hyperplanes "$planes" --points "$sweep" --output "$out/scale-sweep"
 once "$out/compare/compare.json" "$bin" compare --data "$data" --checkpoint "$last" --per-class "$per" --top-k "$topk" \
   --hyperplanes "$planes" --model-seeds "$seeds" --output "$out/compare"
-"$bin" compare --data "$data" --run "$run" --per-class "$small" --top-k 1 --hyperplanes "$planes" --model-seeds "$seeds" --output "$out/compare-run"
+# The run's trajectory uses 3 model seeds a checkpoint (5 with --full) to keep make reproduce under 10 minutes.
+runseeds=3; [ "$mode" = "--full" ] && runseeds=5; [ "$mode" = "--tiny" ] && runseeds=2
+"$bin" compare --data "$data" --run "$run" --per-class "$small" --top-k 1 --hyperplanes "$planes" --model-seeds "$runseeds" --output "$out/compare-run"
 
 # Fig. 3a: probabilities of a 3-class network moving into the simplex's corners during training.
 simplex="$out/simplex-3class"
@@ -87,10 +89,10 @@ once "$emb/fmnist-check/summary.json" "$bin" embed --check "$emb/fmnist-critical
 # The jamming transition (issue 11, Geiger et al. 2018): hinge-loss ReLU networks trained with full-batch
 # Adam on P = r·N patterns over a grid of r; random data at depths L = 2 and 3 (d = h = 10: N = 211, 311) and
 # Fashion-MNIST on d = 10 whitened principal components (parity labels), then the spectra of H, H₀ and
-# H_p and every Δ at the run nearest r_c from above. Normal: 3000 steps a run, 6 r points, 2 seeds
-# (about 25 s on 2 cores); --full: N ≈ 450–620, 7 points, 3 seeds, 20000 steps; --tiny: 200 steps on tiny networks.
+# H_p and every Δ at the run nearest r_c from above. Normal: 2000 steps a run, 6 r points, 2 seeds
+# (about 20 s on 2 cores); --full: N ≈ 450–620, 7 points, 3 seeds, 20000 steps; --tiny: 200 steps on tiny networks.
 jam="$out/jamming"
-jsteps=3000; jpoints=6; jseeds=2; jrand2="10 10"; jrand3="10 10"; jfash="10 10"; jrmax=3.5; jfmax=6
+jsteps=2000; jpoints=6; jseeds=2; jrand2="10 10"; jrand3="10 10"; jfash="10 10"; jrmax=3.5; jfmax=6
 jfdata=fashion-mnist-pca
 jmode="${mode:-${2:-}}"   # the mode, read without touching the positional parameters
 if [ "$jmode" = "--full" ]; then jsteps=20000; jpoints=7; jseeds=3; jrand2="15 15"; jrand3="12 12"; jfash="10 20"; jrmax=4; jfmax=8; fi
