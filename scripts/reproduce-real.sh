@@ -9,7 +9,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:?usage: scripts/reproduce-real.sh RESULTS [--full|--tiny]}/real"
 mode="${2:-}"   # read once: the Fig. 1 loop below reuses the positional parameters
 bin="$root/.build/release/fortganguli"
-steps=469; per=30; small=8; qsteps=100; sweep=5; probes=2; planes=8; seeds=5
+steps=469; per=30; small=8; qsteps=60; sweep=5; probes=2; planes=8; seeds=5
 if [ "$mode" = "--full" ]; then steps=4690; per=50; small=30; qsteps=2000; sweep=13; probes=10; fi
 if [ "$mode" = "--tiny" ]; then steps=2; per=3; small=2; qsteps=3; sweep=2; probes=1; planes=2; seeds=2; fi
 checkpoints=$(( steps + 1 < 8 ? steps + 1 : 8 ))   # train takes at most one checkpoint a step
@@ -30,9 +30,10 @@ once "$out/measure-init/summary.json" "$bin" measure --data "$data" --checkpoint
 "$bin" scale-sweep --data "$data" --per-class "$small" --top-k 1 --hyperplanes "$planes" --points "$sweep" --output "$out/scale-sweep"
 once "$out/compare/compare.json" "$bin" compare --data "$data" --checkpoint "$last" --per-class "$per" --top-k "$topk" \
   --hyperplanes "$planes" --model-seeds "$seeds" --output "$out/compare"
-# The run's trajectory uses 3 model seeds a checkpoint (5 with --full) to keep make reproduce under 10 minutes.
-runseeds=3; [ "$mode" = "--full" ] && runseeds=5; [ "$mode" = "--tiny" ] && runseeds=2
-"$bin" compare --data "$data" --run "$run" --per-class "$small" --top-k 1 --hyperplanes "$planes" --model-seeds "$runseeds" --output "$out/compare-run"
+# The run's trajectory uses 3 model seeds and 4 hyperplanes a checkpoint (5 and 8 with --full) to keep make
+# reproduce under 10 minutes.
+runseeds=3; runplanes=4; [ "$mode" = "--full" ] && runseeds=5 && runplanes=8; [ "$mode" = "--tiny" ] && runseeds=2 && runplanes=2
+"$bin" compare --data "$data" --run "$run" --per-class "$small" --top-k 1 --hyperplanes "$runplanes" --model-seeds "$runseeds" --output "$out/compare-run"
 
 # Fig. 3a: probabilities of a 3-class network moving into the simplex's corners during training.
 simplex="$out/simplex-3class"
@@ -45,8 +46,8 @@ done
 
 # The Goldilocks zone (issue 10): restricted curvature and training inside random hyperplanes at radii
 # around r₀, the step-0 weight norm of the run above (the same 784-256-256-10 initialisation).
-# Normal: r₀/2 … 4r₀ in 4 points (×2 apart, r₀ on the grid), R = 2; Adam in every subspace.
-gpoints=4; glow=2; ghigh=4; gplanes=2; gper=3; gdims=10,100; gtrain=10,100; gsteps=50
+# Normal: r₀/2 … 4r₀ in 4 points (×2 apart, r₀ on the grid), R = 2; Adam in every subspace for 25 steps.
+gpoints=4; glow=2; ghigh=4; gplanes=2; gper=3; gdims=10,100; gtrain=10,100; gsteps=25
 if [ "$mode" = "--full" ]; then gpoints=9; glow=4; gplanes=8; gper=8; gtrain=10,100,1000; gsteps=469; fi
 if [ "$mode" = "--tiny" ]; then gpoints=2; gper=2; gdims=2,5; gtrain=2; gsteps=2; fi
 r0=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="weight_norm") c=i} NR==2{print $c}' "$run/log.csv")

@@ -29,6 +29,30 @@ final class ShardTests: ToolTestCase {
         }
     }
 
+    /// jamming's shards share OUTPUT/runs/; after merge the unsharded rerun writes summary.json from
+    /// every run. Its table equals the unsharded one except the wall-clock `seconds` column.
+    func testShardedJammingMergesAndSummarises() throws {
+        let dir = try temporaryFolder()
+        let grid = ["jamming", "--data", "random", "--input-dimension", "4", "--width", "4", "--depth", "2", "--r-min", "1",
+                    "--r-max", "3", "--points", "3", "--seeds", "1", "--steps", "200"]
+        let whole = dir.appendingPathComponent("whole"), sharded = dir.appendingPathComponent("sharded")
+        XCTAssertEqual(try run(grid + ["--output", whole.path]).status, 0)
+        for i in 1...2 { XCTAssertEqual(try run(grid + ["--output", sharded.path, "--shard", "\(i)/2"]).status, 0) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: sharded.appendingPathComponent("summary.json").path), "a shard writes no summary")
+        XCTAssertEqual(try run(["merge", sharded.path]).status, 0)
+        let rerun = try run(grid + ["--output", sharded.path])
+        XCTAssertEqual(rerun.status, 0, rerun.stderr)
+        func withoutSeconds(_ url: URL) -> [String] {
+            String(decoding: read(url), as: UTF8.self).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",") }
+        }
+        XCTAssertEqual(withoutSeconds(sharded.appendingPathComponent("jamming.csv")), withoutSeconds(whole.appendingPathComponent("jamming.csv")))
+        for point in 0..<3 {
+            let model = "runs/point-00\(point)-seed-0/model.safetensors"
+            XCTAssertEqual(read(sharded.appendingPathComponent(model)), read(whole.appendingPathComponent(model)), model)
+        }
+        XCTAssertEqual(read(sharded.appendingPathComponent("summary.json")), read(whole.appendingPathComponent("summary.json")))
+    }
+
     func testMergeRefusesMissingDuplicatedAndDisagreeingShards() throws {
         let dir = try temporaryFolder().appendingPathComponent("grid")
         for i in [1, 2] { XCTAssertEqual(try run(phase + ["--output", dir.path, "--shard", "\(i)/3"]).status, 0) }

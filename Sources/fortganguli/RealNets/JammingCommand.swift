@@ -79,6 +79,7 @@ struct JammingCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Times η is divided by 10 within the budget (at 1/(k+1), 2/(k+1), … of it).") var decays = Count(2)
     @Option(parsing: .unconditional, help: "The hinge's margin ε in Δ = ε − y·f (the paper's 0.5).") var margin = 0.5
     @Option(help: "Output folder.") var output = "results/jamming"
+    @OptionGroup var sharding: ShardOptions
 
     static let header = ["point", "seed", "r", "examples", "parameters", "parameters_total", "n_delta", "n_delta_over_n", "loss",
                          "misclassified", "steps", "fitted", "diverged", "seconds"]
@@ -117,6 +118,7 @@ struct JammingCommand: ParsableCommand {
     func run() throws {
         keepFreedMemory()
         // Everything is checked before any output exists.
+        let shard = try sharding.resolve()
         let choice = try JammingDataChoice(data)
         let widths = [inputDimension.value] + [Int](repeating: width.value, count: depth.value) + [1]
         let arch: Architecture
@@ -142,13 +144,15 @@ struct JammingCommand: ParsableCommand {
             ("depth", .integer(depth.value)), ("r_min", .number(rMin)), ("r_max", .number(rMax)), ("points", .integer(points.value)),
             ("seeds", .integer(seeds.value)), ("seed", .unsigned(seed)), ("steps", .integer(steps.value)),
             ("learning_rate", .number(learningRate)), ("decays", .integer(decays.value)), ("margin", .number(margin))]
-        let table = try ResumableTable(folder: output, name: "jamming.csv", header: JammingCommand.header, keyColumns: 2,
-                                       manifest: .object(manifest))
+        let table = try ResumableTable(folder: shard?.folder(output) ?? output, name: "jamming.csv", header: JammingCommand.header,
+                                       keyColumns: 2, manifest: .object(manifest))
+        // Run folders live under OUTPUT/runs/ for every shard (one writer per run: the shard that owns
+        // its row), so that after `merge` the unsharded rerun finds them for the summary.
         let folder = URL(fileURLWithPath: output)
         struct Item { let point: Int; let seed: UInt64 }
         let items = grid.indices.flatMap { p in runSeeds.map { Item(point: p, seed: $0) } }
         let s = settings
-        try table.fill(items, label: "jamming", key: { [String($0.point), String($0.seed)] }) { item in
+        try table.fill(items, shard: shard, label: "jamming", key: { [String($0.point), String($0.seed)] }) { item in
             let p = examples[item.point], r = Double(p) / Double(n)
             let clock = Date()
             let spec = source.spec(examples: p, seed: item.seed)
@@ -163,6 +167,11 @@ struct JammingCommand: ParsableCommand {
                           formatNumber(Date().timeIntervalSince(clock))]
             return (fields, String(format: "r = %.3g seed %@: N_Δ/N = %.3f after %d steps", r, String(item.seed),
                                    Double(fit.unsatisfied) / Double(n), outcome.steps))
+        }
+        // r_c, the jump, θ and γ need every row: a shard leaves them to the unsharded rerun after `merge`.
+        if let shard {
+            print("jamming: \(Shard.rows(shard, of: items.count)) runs in \(table.url.path); after merge, rerun without --shard for summary.json")
+            return
         }
         let summary = try JammingCommand.summarise(table: table.url, folder: folder, manifest: manifest, parameters: n, parametersTotal: d,
                                                    spacing: points.value > 1 ? (rMax - rMin) / Double(points.value - 1) : nil)
