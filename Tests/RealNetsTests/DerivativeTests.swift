@@ -19,24 +19,12 @@ final class DerivativeTests: XCTestCase {
         return out
     }
 
-    func direction(_ d: Int, seed: UInt64) -> [Double] {
-        var v = [Double](repeating: 0, count: d)
-        RandomStream(seed: seed, stream: 7).fillGaussian(&v)
-        return v
-    }
-
-    func shifted(_ net: Network, _ v: [Double], _ h: Double) -> Network {
-        var n = net
-        for i in n.parameters.indices { n.parameters[i] += h * v[i] }
-        return n
-    }
-
     /// J·v by forward mode, and the explicit Jacobian rows, against central differences of the logits.
     func testLogitJacobianMatchesFiniteDifferences() throws {
         for (name, net, x, _) in try networks() {
-            let v = direction(net.parameters.count, seed: 2)
+            let v = FiniteDifferences.direction(net.parameters.count, seed: 2)
             let h = 1e-6
-            let plus = shifted(net, v, h).logits(x), minus = shifted(net, v, -h).logits(x)
+            let plus = FiniteDifferences.shifted(net, v, h).logits(x), minus = FiniteDifferences.shifted(net, v, -h).logits(x)
             let jv = net.jacobianVectorProduct(x, v)
             let rows = LogitGradients(network: net, inputs: x).explicitJacobian(parameterCount: net.parameters.count)
             let c = net.architecture.classes
@@ -60,10 +48,10 @@ final class DerivativeTests: XCTestCase {
     /// Gradient against central differences of the loss; H·v against central differences of the gradient.
     func testGradientAndHessianVectorProduct() throws {
         for (name, net, x, y) in try networks() {
-            let v = direction(net.parameters.count, seed: 4)
+            let v = FiniteDifferences.direction(net.parameters.count, seed: 4)
             let h = 1e-5
             let g = net.lossAndGradient(x, labels: y).gradient
-            let lp = shifted(net, v, h).lossAndGradient(x, labels: y), lm = shifted(net, v, -h).lossAndGradient(x, labels: y)
+            let lp = FiniteDifferences.shifted(net, v, h).lossAndGradient(x, labels: y), lm = FiniteDifferences.shifted(net, v, -h).lossAndGradient(x, labels: y)
             XCTAssertEqual(BLAS.dot(g, v), (lp.loss - lm.loss) / (2 * h), accuracy: 1e-7, name)
             let hv = net.hessianVectorProduct(x, labels: y, v)
             let scale = hv.map(abs).max()!
@@ -93,7 +81,7 @@ final class DerivativeTests: XCTestCase {
                 XCTAssertEqual(fromGram[i], reference[i], accuracy: 1e-10 * reference[0], name)
             }
             // And the operator form agrees with the dense matrix.
-            let v = direction(d, seed: 5)
+            let v = FiniteDifferences.direction(d, seed: 5)
             let gv = net.gaussNewtonVectorProduct(x, v)
             let dv = BLAS.multiply(dense, v)
             for i in 0..<d { XCTAssertEqual(gv[i], dv[i], accuracy: 1e-10 * max(1, dv.map(abs).max()!), name) }

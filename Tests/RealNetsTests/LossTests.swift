@@ -19,18 +19,6 @@ final class LossTests: XCTestCase {
         return (Network(architecture: arch, seed: 2, scale: 2), x, labels)
     }
 
-    func direction(_ d: Int, seed: UInt64) -> [Double] {
-        var v = [Double](repeating: 0, count: d)
-        RandomStream(seed: seed, stream: 7).fillGaussian(&v)
-        return v
-    }
-
-    func shifted(_ net: Network, _ v: [Double], _ h: Double) -> Network {
-        var n = net
-        for i in n.parameters.indices { n.parameters[i] += h * v[i] }
-        return n
-    }
-
     func testGradientAndHessianMatchFiniteDifferences() throws {
         for loss in losses {
             let (net, x, y) = try problem(loss)
@@ -39,11 +27,11 @@ final class LossTests: XCTestCase {
                 let active = zip(f, y).filter { 0.5 - Loss.sign(ofLabel: $0.1) * $0.0 > 0 }.count
                 XCTAssert(active > 0 && active < y.count, "\(loss): \(active) of \(y.count) hinge patterns active; pick another problem")
             }
-            let v = direction(net.parameters.count, seed: 3)
+            let v = FiniteDifferences.direction(net.parameters.count, seed: 3)
             let h = 1e-6
             let (_, g, _) = net.lossAndGradient(x, labels: y, loss: loss)
-            let lp = shifted(net, v, h).lossAndGradient(x, labels: y, loss: loss)
-            let lm = shifted(net, v, -h).lossAndGradient(x, labels: y, loss: loss)
+            let lp = FiniteDifferences.shifted(net, v, h).lossAndGradient(x, labels: y, loss: loss)
+            let lm = FiniteDifferences.shifted(net, v, -h).lossAndGradient(x, labels: y, loss: loss)
             let fd = (lp.loss - lm.loss) / (2 * h)
             XCTAssertEqual(BLAS.dot(g, v), fd, accuracy: 1e-7 * max(1, abs(fd)), "\(loss) gradient")
             let hv = net.hessianVectorProduct(x, labels: y, v, loss: loss)
@@ -58,7 +46,7 @@ final class LossTests: XCTestCase {
         for loss in losses {
             let (net, x, y) = try problem(loss)
             let d = net.parameters.count, c = net.architecture.classes, b = x.cols
-            let v = direction(d, seed: 5)
+            let v = FiniteDifferences.direction(d, seed: 5)
             let gv = net.gaussNewtonVectorProduct(x, v, loss: loss, labels: y)
             // Explicit: Σ_μ J^μᵀ (∂²ℓ/∂z²) J^μ v, the output Hessian applied through outputHessianTimes.
             let rows = LogitGradients(network: net, inputs: x).explicitJacobian(parameterCount: d)
