@@ -102,20 +102,23 @@ final class ResumableTable {
             throw ToolError("\(table.path) has no manifest \(manifestURL.lastPathComponent), so its arguments are unknown; choose a new --output")
         }
         guard old != new else { return }
-        func pairs(_ text: String) -> [String: String] {
-            guard let o = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
-            return o.mapValues { value in
-                if let n = value as? NSNumber { return n.stringValue }
-                return String(describing: value)
-            }
-        }
-        let (was, now) = (pairs(old), pairs(new))
-        let keys = Array(Set(was.keys).union(now.keys)).sorted()
-        if let key = keys.first(where: { was[$0] != now[$0] }) {
-            let flag = "--" + key.replacingOccurrences(of: "_", with: "-")
-            throw ToolError("\(table.path) was made with \(flag) \(was[key] ?? "(not recorded)"), this run has \(now[key] ?? "(none)"); rerun with the same arguments to resume, or choose a new --output")
+        if let d = firstDifference(Data(old.utf8), Data(new.utf8)) {
+            throw ToolError("\(table.path) was made with \(d.flag) \(d.old ?? "(not recorded)"), this run has \(d.new ?? "(none)"); rerun with the same arguments to resume, or choose a new --output")
         }
         throw ToolError("\(table.path) holds a run with other arguments (see \(manifestURL.lastPathComponent)); rerun with the same arguments to resume, or choose a new --output")
+    }
+
+    /// The first argument (in key order) whose value differs between two manifests, as the flag
+    /// that sets it (`sigma_z_max` → `--sigma-z-max`) with both values (nil where absent); nil if
+    /// none differs or either is not a JSON object.
+    static func firstDifference(_ a: Data, _ b: Data) -> (flag: String, old: String?, new: String?)? {
+        func pairs(_ d: Data) -> [String: String]? {
+            guard let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { return nil }
+            return o.mapValues { ($0 as? NSNumber)?.stringValue ?? String(describing: $0) }
+        }
+        guard let x = pairs(a), let y = pairs(b),
+              let key = Set(x.keys).union(y.keys).sorted().first(where: { x[$0] != y[$0] }) else { return nil }
+        return ("--" + key.replacingOccurrences(of: "_", with: "-"), x[key], y[key])
     }
 
     func isDone(_ key: [String]) -> Bool { done.contains(key.joined(separator: ",")) }

@@ -155,12 +155,7 @@ enum ShardMerge {
 
     /// The first flag whose value differs between two manifests, as `--flag a vs b`.
     private static func differingFlag(_ a: Data, _ b: Data) -> String {
-        func pairs(_ d: Data) -> [String: String] {
-            guard let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { return [:] }
-            return o.mapValues { ($0 as? NSNumber)?.stringValue ?? String(describing: $0) }
-        }
-        let (x, y) = (pairs(a), pairs(b))
-        guard let key = Set(x.keys).union(y.keys).sorted().first(where: { x[$0] != y[$0] }) else { return "their manifests differ" }
-        return "--\(key.replacingOccurrences(of: "_", with: "-")) \(x[key] ?? "(none)") vs \(y[key] ?? "(none)")"
+        guard let d = ResumableTable.firstDifference(a, b) else { return "their manifests differ" }
+        return "\(d.flag) \(d.old ?? "(none)") vs \(d.new ?? "(none)")"
     }
 }

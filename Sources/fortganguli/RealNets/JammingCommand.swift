@@ -131,7 +131,7 @@ struct JammingCommand: ParsableCommand {
             throw ToolError("--r-min \(rMin) gives P = r·N = \(formatNumber(grid[bad])) × \(n) < 1 pattern at grid point \(bad); raise --r-min to at least \(formatNumber(0.5 / Double(n)))")
         }
         let most = examples.max()!
-        try Memory.require(settings.memoryParts(architecture: arch, examples: most), for: "the jamming runs",
+        try Memory.require(settings.memoryParts(architecture: arch, examples: most), for: "the jamming grid",
                            remedy: "lower --r-max, --width or --depth")
         let source = try choice.source(dimension: inputDimension.value)
         guard most <= source.capacity else {
