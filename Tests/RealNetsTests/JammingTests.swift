@@ -363,6 +363,12 @@ final class JammingTests: XCTestCase {
         XCTAssertNil(odd.estimate)
         // Only one end: r_c is bounded, not estimated.
         XCTAssertNil(JammingTransition(runs(1, [true], 0)).estimate)
+        // The runs θ and γ pool: the unfitted ones at r = 2.5; the nearest to jamming has least loss.
+        var all = runs(2, [true, false], 0.3) + runs(2.5, [false, false, false], 0.7) + runs(3, [false], 0.9)
+        (all[2].loss, all[3].loss, all[4].loss) = (3e-3, 1e-4, 2e-3)
+        let picked = JammingTransition(all).runsJustAbove(all)
+        XCTAssertEqual(picked.indices, [2, 3, 4])
+        XCTAssertEqual(picked.nearest, 3)
     }
 
     /// The maximum-likelihood exponent of p(x) ∝ x^α on [a, b] recovers α within its standard

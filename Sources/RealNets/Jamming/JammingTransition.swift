@@ -57,6 +57,14 @@ public struct JammingTransition: Sendable {
         return 0.5 * (low + high)
     }
 
+    /// The runs just above the transition, whose gaps θ and γ pool: the unfitted runs at
+    /// `firstNoneFitted` (indices into `runs`, in order), and among them the one of least loss —
+    /// the nearest to jamming, whose spectra `jamming-spectrum` takes.
+    public func runsJustAbove(_ runs: [JammingRunResult]) -> (indices: [Int], nearest: Int?) {
+        let indices = runs.indices.filter { runs[$0].r == firstNoneFitted && !runs[$0].fitted }
+        return (indices, indices.min { runs[$0].loss < runs[$1].loss })
+    }
+
     /// Half the bracket: r_c is estimate ± resolution.
     public var resolution: Double? {
         guard monotone, let low = lastAllFitted, let high = firstNoneFitted else { return nil }

@@ -214,7 +214,8 @@ struct JammingCommand: ParsableCommand {
             runs.append((point, JammingRunResult(r: r, seed: seed, unsatisfiedFraction: fraction, loss: loss, fitted: f[11] == "1"), p))
         }
         let transition = JammingTransition(runs.map(\.result))
-        let above = runs.filter { $0.result.r == transition.firstNoneFitted && !$0.result.fitted }
+        let (aboveIndices, nearestIndex) = transition.runsJustAbove(runs.map(\.result))
+        let above = aboveIndices.map { runs[$0] }
         var pooled: [(deltas: [Double], loss: Double)] = []
         for run in above {
             let url = folder.appendingPathComponent(runFolder(point: run.point, seed: run.result.seed)).appendingPathComponent("delta.npy")
@@ -224,7 +225,7 @@ struct JammingCommand: ParsableCommand {
             pooled.append((array.values, run.result.loss))
         }
         let gaps = GapExponents(runs: pooled)
-        let nearest = above.min { $0.result.loss < $1.result.loss }
+        let nearest = nearestIndex.map { runs[$0] }
         func number(_ x: Double?) -> JSON { x.map { .number($0) } ?? .null }
         let rc = transition.estimate
         let json = JSON.object(manifest + [
