@@ -6,6 +6,22 @@ public protocol SymmetricOperator {
     var dimension: Int { get }
     /// A·v for a vector of `dimension` elements.
     func apply(_ v: [Double]) -> [Double]
+    /// A·X for the columns of X (`dimension` rows). Operators whose cost per vector falls in blocks
+    /// (a triangular factor streamed once for all columns, a network's layer-by-layer products)
+    /// implement it; the default applies `apply` column by column.
+    func applyBlock(_ x: Matrix) -> Matrix
+}
+
+extension SymmetricOperator {
+    public func applyBlock(_ x: Matrix) -> Matrix { appliedColumnByColumn(x) }
+
+    /// A·X by one `apply` a column.
+    public func appliedColumnByColumn(_ x: Matrix) -> Matrix {
+        precondition(x.rows == dimension, "a block of \(x.rows)-vectors given to a \(dimension)-dimensional operator")
+        var y = Matrix(rows: x.rows, cols: x.cols)
+        for j in 0..<x.cols { y.storage.replaceSubrange((j * x.rows)..<((j + 1) * x.rows), with: apply(x.column(j))) }
+        return y
+    }
 }
 
 /// A square matrix as an operator (one `dgemv` an application). Only square matrices qualify:
@@ -20,24 +36,47 @@ extension Matrix: SymmetricOperator {
         precondition(rows == cols, "a \(rows)×\(cols) matrix is not an operator on one space")
         return BLAS.multiply(self, v)
     }
+
+    /// One `dgemm`.
+    public func applyBlock(_ x: Matrix) -> Matrix {
+        precondition(rows == cols, "a \(rows)×\(cols) matrix is not an operator on one space")
+        return BLAS.multiply(self, x)
+    }
 }
 
-/// An operator given by a closure, e.g. a Hessian-vector product `{ v in model.hvp(v) }`.
+/// An operator given by a closure, e.g. a Hessian-vector product `{ v in model.hvp(v) }`, or by a
+/// block closure `{ X in model.hessianTimes(X) }` that serves single vectors as one-column blocks.
 ///
 ///     let op = ClosureOperator(dimension: 3) { v in v.map { 2 * $0 } }
 public struct ClosureOperator: SymmetricOperator {
     public let dimension: Int
     private let body: ([Double]) -> [Double]
+    private let blockBody: ((Matrix) -> Matrix)?
 
     public init(dimension: Int, _ apply: @escaping ([Double]) -> [Double]) {
         precondition(dimension >= 0, "dimension must be non-negative")
         self.dimension = dimension
         self.body = apply
+        self.blockBody = nil
+    }
+
+    public init(dimension: Int, block: @escaping (Matrix) -> Matrix) {
+        precondition(dimension >= 0, "dimension must be non-negative")
+        self.dimension = dimension
+        self.body = { v in block(Matrix(rows: v.count, cols: 1, storage: v)).storage }
+        self.blockBody = block
     }
 
     public func apply(_ v: [Double]) -> [Double] {
         let y = body(v)
         precondition(y.count == dimension, "operator returned \(y.count) elements, not \(dimension)")
+        return y
+    }
+
+    public func applyBlock(_ x: Matrix) -> Matrix {
+        guard let blockBody else { return appliedColumnByColumn(x) }
+        let y = blockBody(x)
+        precondition(y.rows == dimension && y.cols == x.cols, "operator returned \(y.rows)×\(y.cols), not \(dimension)×\(x.cols)")
         return y
     }
 }
