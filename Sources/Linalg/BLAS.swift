@@ -78,22 +78,22 @@ public enum BLAS {
         }
     }
 
-    /// C[cRow…, cCol…] += α·op(A[aRows, aCols])·B[bRows, bCols]: one `dgemm` on sub-blocks addressed
+    /// C[cRow…, cCol…] += α·op(A[aRows, aCols])·op(B[bRows, bCols]): one `dgemm` on sub-blocks addressed
     /// in place (leading dimensions of the parents), for block-structured products without copies.
     public static func accumulateBlock(_ a: Matrix, rows aRows: Range<Int>, cols aCols: Range<Int>, transposeA: Bool = false,
-                                       _ b: Matrix, rows bRows: Range<Int>, cols bCols: Range<Int>,
+                                       _ b: Matrix, rows bRows: Range<Int>, cols bCols: Range<Int>, transposeB: Bool = false,
                                        alpha: Double = 1, into c: inout Matrix, at cRow: Int, _ cCol: Int) {
         let m = transposeA ? aCols.count : aRows.count
         let k = transposeA ? aRows.count : aCols.count
-        let n = bCols.count
-        precondition(k == bRows.count, "inner dimensions differ: \(k) vs \(bRows.count)")
+        let n = transposeB ? bRows.count : bCols.count
+        precondition(k == (transposeB ? bCols.count : bRows.count), "inner dimensions differ")
         precondition(aRows.upperBound <= a.rows && aCols.upperBound <= a.cols && bRows.upperBound <= b.rows
                      && bCols.upperBound <= b.cols && cRow + m <= c.rows && cCol + n <= c.cols, "block out of range")
         if m == 0 || n == 0 || k == 0 { return }
         a.storage.withUnsafeBufferPointer { pa in
             b.storage.withUnsafeBufferPointer { pb in
                 c.storage.withUnsafeMutableBufferPointer { pc in
-                    cblas_dgemm(CblasColMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans,
+                    cblas_dgemm(CblasColMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                                 blasInt(m), blasInt(n), blasInt(k), alpha,
                                 pa.baseAddress! + aRows.lowerBound + aCols.lowerBound * a.rows, blasInt(a.rows),
                                 pb.baseAddress! + bRows.lowerBound + bCols.lowerBound * b.rows, blasInt(b.rows),

@@ -9,6 +9,24 @@ public enum Wishart {
     /// the reversed-index form of the usual L·Lᵀ, equal in distribution because a permutation
     /// leaves Wishart_n(dof, I) invariant; it lets LAPACK's `dlauum` form the product.
     public static func bartlett(order n: Int, degreesOfFreedom dof: Double, stream: RandomStream) throws -> Matrix {
+        var u = bartlettFactor(order: n, degreesOfFreedom: dof, stream: stream)
+        if n == 0 { return u }
+        let n32 = try lapackInt(n, "Wishart order")
+        let info = u.storage.withUnsafeMutableBufferPointer { p in
+            LAPACKE_dlauum(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), n32, p.baseAddress, n32)
+        }
+        guard info == 0 else { throw LinalgError.lapack(routine: "dlauum", info: info) }
+        // dlauum leaves U·Uᵀ in the upper triangle; mirror it.
+        u.storage.withUnsafeMutableBufferPointer { p in
+            for j in 0..<n { for i in (j + 1)..<max(j + 1, n) { p[i + j * n] = p[j + i * n] } }
+        }
+        return u
+    }
+
+    /// The Bartlett factor U of `bartlett` (W = U·Uᵀ, U upper triangular, zeros below the diagonal),
+    /// the same numbers for the same stream: O(n²) draws and no O(n³) product, for callers that only
+    /// apply W (two triangular multiplies, `Triangular.multiplyUpper`) or need few of its entries.
+    public static func bartlettFactor(order n: Int, degreesOfFreedom dof: Double, stream: RandomStream) -> Matrix {
         precondition(dof > Double(n - 1), "Bartlett sampling needs dof > n − 1 (dof \(dof), n \(n))")
         var u = Matrix(rows: n, cols: n)
         // Columns in fixed blocks, each block from its own sub-stream of `stream`'s seed, filled on
@@ -26,21 +44,24 @@ public enum Wishart {
                 }
             }
         }
-        if n == 0 { return u }
-        let n32 = try lapackInt(n, "Wishart order")
-        let info = u.storage.withUnsafeMutableBufferPointer { p in
-            LAPACKE_dlauum(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), n32, p.baseAddress, n32)
-        }
-        guard info == 0 else { throw LinalgError.lapack(routine: "dlauum", info: info) }
-        // dlauum leaves U·Uᵀ in the upper triangle; mirror it.
-        u.storage.withUnsafeMutableBufferPointer { p in
-            for j in 0..<n { for i in (j + 1)..<max(j + 1, n) { p[i + j * n] = p[j + i * n] } }
-        }
         return u
     }
 }
 
 public enum Triangular {
+    /// U·X (or Uᵀ·X with `transpose`) for U upper triangular n×n and X n×b, in place (`dtrmm`):
+    /// n²·b flops, U streamed once for all b columns.
+    public static func multiplyUpper(_ u: Matrix, transpose: Bool = false, _ x: inout Matrix) {
+        precondition(u.rows == u.cols && x.rows == u.rows, "shapes differ: \(u.rows)×\(u.cols) and \(x.rows)×\(x.cols)")
+        if x.rows == 0 || x.cols == 0 { return }
+        u.storage.withUnsafeBufferPointer { pu in
+            x.storage.withUnsafeMutableBufferPointer { px in
+                cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit,
+                            blasInt(x.rows), blasInt(x.cols), 1, pu.baseAddress, blasInt(u.rows), px.baseAddress, blasInt(x.rows))
+            }
+        }
+    }
+
     /// The upper Cholesky factor R of a symmetric positive definite matrix, A = RᵀR (`dpotrf`).
     public static func cholesky(_ a: Matrix) throws -> Matrix {
         precondition(a.rows == a.cols, "Cholesky needs a square matrix")
