@@ -16,51 +16,68 @@ public struct LogitGradientPairSums: Sendable {
     public let selfSums: [Double]
 
     /// From logit gradients as columns of a D×(N·C) matrix, column μ·C + k holding ∂z^μ_k/∂W.
-    /// Cost O(N·C·D) plus one D×(N·C)×C² product.
+    /// Cost O(N·C·D) plus the C²×C² Gram of the group sums.
     public init(jacobianColumns j: Matrix, labels: [Int], classes c: Int) {
+        precondition(j.cols == labels.count * c, "expected \(labels.count * c) logit-gradient columns, got \(j.cols)")
+        self.init(labels: labels, classes: c, examplesPerChunk: max(labels.count, 1)) { _ in j }
+    }
+
+    /// From logit gradients delivered a chunk of examples at a time, so that they never have to be
+    /// held at once: `chunk(r)` returns the D×(|r|·C) columns of examples r (column (μ − r.lowerBound)·C + k),
+    /// in any coordinates where inner products are those of the gradients (e.g. Lᵀ·S·A for a Gram W = S·L·Lᵀ·S).
+    public init(labels: [Int], classes c: Int, examplesPerChunk: Int, chunk: (Range<Int>) throws -> Matrix) rethrows {
         let n = labels.count
-        precondition(j.cols == n * c, "expected \(n * c) logit-gradient columns, got \(j.cols)")
-        let d = j.rows
-        // Unit vectors.
-        var u = j
-        u.storage.withUnsafeMutableBufferPointer { p in
-            for col in 0..<(n * c) {
-                var s = 0.0
-                for i in 0..<d { s += p[col * d + i] * p[col * d + i] }
-                let inv = s > 0 ? 1 / s.squareRoot() : 0
-                for i in 0..<d { p[col * d + i] *= inv }
-            }
-        }
-        // Aggregation: column k·C + a sums u^μ_k over μ in class a.
-        var agg = Matrix(rows: n * c, cols: c * c)
-        for mu in 0..<n { for k in 0..<c { agg[mu * c + k, k * c + labels[mu]] = 1 } }
-        let s = BLAS.multiply(u, agg)
-        blockSums = BLAS.gram(s)
-        // Self-pairs, split into same-logit (‖u^μ_k‖², 1 or 0 for a zero gradient) and
-        // same-example cross terms Σ_{k≠l} u^μ_k·u^μ_l = ‖Σ_k u^μ_k‖² − Σ_k ‖u^μ_k‖².
+        var groupSums: Matrix? = nil
         var selfSums = [Double](repeating: 0, count: c * c)
         var cross = 0.0
-        u.storage.withUnsafeBufferPointer { p in
-            var t = [Double](repeating: 0, count: d)
-            for mu in 0..<n {
-                for i in 0..<d { t[i] = 0 }
-                var squares = 0.0
-                for k in 0..<c {
-                    let base = (mu * c + k) * d
-                    var sq = 0.0
-                    for i in 0..<d { t[i] += p[base + i]; sq += p[base + i] * p[base + i] }
-                    selfSums[k * c + labels[mu]] += sq
-                    squares += sq
+        var first = 0
+        while first < n {
+            let range = first..<min(n, first + examplesPerChunk)
+            let u = try chunk(range)
+            precondition(u.cols == range.count * c, "expected \(range.count * c) logit-gradient columns, got \(u.cols)")
+            let d = u.rows
+            if groupSums == nil { groupSums = Matrix(rows: d, cols: c * c) }
+            // Unit vectors; column k·C + a of the group sums adds u^μ_k over μ in class a. Self-pairs split
+            // into same-logit (‖u^μ_k‖², 1 or 0 for a zero gradient) and same-example cross terms
+            // Σ_{k≠l} u^μ_k·u^μ_l = ‖Σ_k u^μ_k‖² − Σ_k ‖u^μ_k‖².
+            u.storage.withUnsafeBufferPointer { p in
+                groupSums!.storage.withUnsafeMutableBufferPointer { g in
+                    var t = [Double](repeating: 0, count: d)
+                    for (offset, mu) in range.enumerated() {
+                        for i in 0..<d { t[i] = 0 }
+                        var squares = 0.0
+                        for k in 0..<c {
+                            let base = (offset * c + k) * d
+                            var s = 0.0
+                            for i in 0..<d { s += p[base + i] * p[base + i] }
+                            let inv = s > 0 ? 1 / s.squareRoot() : 0
+                            let target = (k * c + labels[mu]) * d
+                            var sq = 0.0
+                            for i in 0..<d { let x = p[base + i] * inv; t[i] += x; g[target + i] += x; sq += x * x }
+                            selfSums[k * c + labels[mu]] += sq
+                            squares += sq
+                        }
+                        var total = 0.0
+                        for i in 0..<d { total += t[i] * t[i] }
+                        cross += total - squares
+                    }
                 }
-                var total = 0.0
-                for i in 0..<d { total += t[i] * t[i] }
-                cross += total - squares
             }
+            first = range.upperBound
         }
+        blockSums = BLAS.gram(groupSums ?? Matrix(rows: 0, cols: c * c))
         self.selfSums = selfSums
         sameExampleCross = cross
         classes = c
         classCounts = (0..<c).map { a in labels.reduce(0) { $0 + ($1 == a ? 1 : 0) } }
+    }
+
+    /// From sums already formed elsewhere (e.g. by a Gram factor, `GramFactor.combinations`).
+    public init(classes: Int, classCounts: [Int], blockSums: Matrix, sameExampleCross: Double, selfSums: [Double]) {
+        precondition(blockSums.rows == classes * classes && selfSums.count == classes * classes && classCounts.count == classes,
+                     "pair sums of \(classes) classes need C²×C² block sums and C² self sums")
+        (self.classes, self.classCounts, self.blockSums, self.sameExampleCross, self.selfSums)
+            = (classes, classCounts, blockSums, sameExampleCross, selfSums)
     }
 
     /// From the (N·C)×(N·C) Gram of logit gradients (index μ·C + k), e.g. an empirical NTK.
