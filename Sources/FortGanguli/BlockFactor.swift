@@ -27,4 +27,28 @@ struct BlockFactor {
         }
         return out
     }
+
+    /// F·X, `rows`×b, padded with zero rows to `height` (≥ rows): one small `dgemm` a block.
+    func times(_ x: Matrix, height: Int) -> Matrix {
+        precondition(x.rows == cols && height >= rows, "F·X: X has \(x.rows) rows, F \(cols) columns")
+        var out = Matrix(rows: height, cols: x.cols)
+        let (rb, cb) = (rowBlockSize, colBlockSize)
+        for e in entries {
+            BLAS.accumulateBlock(e.block, rows: 0..<rb, cols: 0..<cb, x, rows: (e.col * cb)..<((e.col + 1) * cb), cols: 0..<x.cols,
+                                 into: &out, at: e.row * rb, 0)
+        }
+        return out
+    }
+
+    /// Fᵀ·Y[0..<rows], `cols`×b.
+    func transposeTimes(_ y: Matrix) -> Matrix {
+        precondition(y.rows >= rows, "Fᵀ·Y: Y has \(y.rows) rows, F \(rows)")
+        var out = Matrix(rows: cols, cols: y.cols)
+        let (rb, cb) = (rowBlockSize, colBlockSize)
+        for e in entries {
+            BLAS.accumulateBlock(e.block, rows: 0..<rb, cols: 0..<cb, transposeA: true, y, rows: (e.row * rb)..<((e.row + 1) * rb),
+                                 cols: 0..<y.cols, into: &out, at: e.col * cb, 0)
+        }
+        return out
+    }
 }

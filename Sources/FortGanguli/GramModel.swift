@@ -22,10 +22,24 @@ public enum EngineMode: String, Codable, Sendable, CaseIterable {
 public struct GramModel {
     public let configuration: ModelConfiguration
     public let logits: LogitSample
-    /// Gram of the scaled generators followed by the R·d unscaled hyperplane Gaussians (R blocks of d), (m+R·d)×(m+R·d).
-    public let gram: Matrix
+    /// W itself, or only its Bartlett factor (`--spectrum top`).
+    enum Storage { case formed(Matrix), factored(GramFactor) }
+    let storage: Storage
     /// How W was obtained.
     public let sampledByBartlett: Bool
+
+    /// Gram of the scaled generators followed by the R·d unscaled hyperplane Gaussians (R blocks of d),
+    /// (m+R·d)×(m+R·d). Formed only on the full path; a model held as its factor has `factor` instead.
+    public var gram: Matrix {
+        guard case let .formed(w) = storage else { preconditionFailure("W is held as its Bartlett factor (--spectrum top); use factor") }
+        return w
+    }
+
+    /// W's Bartlett factor, when the model was sampled for `--spectrum top`.
+    var factor: GramFactor? {
+        guard case let .factored(f) = storage else { return nil }
+        return f
+    }
 
     /// Number of generator vectors m = C + N·C (+ C² offsets d, + C own-class extras s, when present).
     public var generators: Int { configuration.generators }
@@ -41,18 +55,25 @@ public struct GramModel {
 
     /// Samples the model: W by Bartlett when D ≥ m + d, else from explicit generators drawn
     /// exactly as the dense path draws them (so both paths see the same X).
-    public init(_ config: ModelConfiguration, logits given: LogitSample? = nil) throws {
+    /// With `reuse`, a `--spectrum top` model takes its seed's Bartlett factor from there (`DrawReuse`).
+    public init(_ config: ModelConfiguration, logits given: LogitSample? = nil, reuse: DrawReuse? = nil) throws {
         try config.validate()
         try GramModel.checkMemory(config)
         let m = config.generators, d = config.hyperplaneColumns
-        if GramModel.usesBartlett(config) {
+        if GramModel.usesBartlett(config) && config.spectrum == .top {
+            let u = reuse?.bartlettFactor(config, order: m + d)
+                ?? Wishart.bartlettFactor(order: m + d, degreesOfFreedom: Double(config.dimension), stream: GramModel.wishartStream(config))
+            try config.requireFinite(GramModel.generatorScales(config))
+            self.init(configuration: config, logits: given ?? DenseModel.sampleLogits(config),
+                      storage: .factored(GramFactor(upper: u, scales: GramModel.generatorScales(config))), sampledByBartlett: true)
+        } else if GramModel.usesBartlett(config) {
             var w = try Wishart.bartlett(order: m + d, degreesOfFreedom: Double(config.dimension), stream: GramModel.wishartStream(config))
             let scale = GramModel.generatorScales(config)
             w.storage.withUnsafeMutableBufferPointer { p in
                 for j in 0..<(m + d) { for i in 0..<(m + d) { p[i + j * (m + d)] *= scale[i] * scale[j] } }
             }
             try config.requireFinite(w.storage)
-            self.init(configuration: config, logits: given ?? DenseModel.sampleLogits(config), gram: w, sampledByBartlett: true)
+            self.init(configuration: config, logits: given ?? DenseModel.sampleLogits(config), storage: .formed(w), sampledByBartlett: true)
         } else {
             self.init(dense: try DenseModel(config, logits: given))
         }
@@ -70,13 +91,13 @@ public struct GramModel {
     /// The Gram of a dense model's own generators and hyperplane draw: the same X in both engines.
     public init(dense: DenseModel) {
         let y = DenseModel.stacked([dense.generatorColumns, dense.hyperplaneGaussian()])
-        self.init(configuration: dense.configuration, logits: dense.logits, gram: BLAS.gram(y), sampledByBartlett: false)
+        self.init(configuration: dense.configuration, logits: dense.logits, storage: .formed(BLAS.gram(y)), sampledByBartlett: false)
     }
 
-    private init(configuration: ModelConfiguration, logits: LogitSample, gram: Matrix, sampledByBartlett: Bool) {
+    private init(configuration: ModelConfiguration, logits: LogitSample, storage: Storage, sampledByBartlett: Bool) {
         self.configuration = configuration
         self.logits = logits
-        self.gram = gram
+        self.storage = storage
         self.sampledByBartlett = sampledByBartlett
     }
 
@@ -228,6 +249,8 @@ public struct GramModel {
     /// sampled signal that `ModelTheory` takes its spikes from.
     public var signalGram: Matrix {
         let rows = layout.signalRows
-        return Matrix(rows: rows.count, cols: rows.count) { i, j in gram[rows[i], rows[j]] }
+        if let factor { return factor.entries(rows) }
+        let w = gram
+        return Matrix(rows: rows.count, cols: rows.count) { i, j in w[rows[i], rows[j]] }
     }
 }

@@ -41,10 +41,18 @@ public struct MemoryEstimate: Sendable {
         let conditional = config.hasClassConditionalMeans
         let signal = c + (config.sigmaD > 0 ? c2 : 0) + (config.sigmaS > 0 ? c : 0)
         let m = nc + signal, order = m + rd
-        let statistics = gramStatistics || config.hessian == .full
         var parts: [Part] = []
         let dense = config.mode == .dense || (config.mode == .auto && d < ModelConfiguration.denseCrossover * m)
-        if dense {
+        // --spectrum top (Bartlett only): U and the block Lanczos bases (V and A·V of 15 blocks of 8, or
+        // 2k + 2b vectors), never W, K or the logit-gradient Gram.
+        let top = config.spectrum == .top && config.hessian == .paper && !dense && d >= order
+        let statistics = (gramStatistics || config.hessian == .full) && !top
+        if top {
+            let lower: [Quantity] = rd >= max(nc, c2) ? [.hyperplanes] : [.examples, .classes]
+            parts.append(Part(name: "Bartlett factor of the m + R·d generators", bytes: 8 * order * order, lower: lower))
+            parts.append(Part(name: "block Lanczos bases", bytes: 8 * 4 * order * max(120, 4 * 2 * c + 16), lower: [.examples, .classes]))
+            parts.append(Part(name: "coordinate chunks", bytes: 8 * 2 * 64 * (nc + c2), lower: [.examples, .classes]))
+        } else if dense {
             parts.append(Part(name: "D×D matrices of the dense engine", bytes: 8 * 5 * d * d, lower: [.dimension]))
             parts.append(Part(name: "D×(N·C) gradient matrices", bytes: 8 * (4 * d * m + d * c2), lower: [.dimension, .examples, .classes]))
             if conditional { parts.append(Part(name: "D×C² class-conditional means", bytes: 8 * 2 * d * c2, lower: [.classes, .dimension])) }

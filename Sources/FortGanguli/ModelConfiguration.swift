@@ -8,6 +8,18 @@ public enum HessianVariant: String, Codable, Sendable, CaseIterable {
     case full
 }
 
+/// How much of the spectrum a run computes.
+public enum SpectrumMode: String, Codable, Sendable, CaseIterable {
+    /// Every nonzero eigenvalue and its gradient overlap (one tridiagonal reduction of K): spectra, Fig. 6.
+    case full
+    /// Only what the outlier statistics need, from the Bartlett factor without forming W or K: the top
+    /// r = max(2C, signal rank + 1) eigenpairs and the noise term's top C by block Lanczos, the trace
+    /// exactly from diagonal blocks, the hyperplanes from the factor's trailing columns. Eq. 16 only
+    /// (eq. 10's outliers come from the class decomposition of its whole Gram). Runs that do not
+    /// sample W by Bartlett (the dense engine, D < m + R·d) take the full path, which is cheap there.
+    case top
+}
+
 /// One configuration of the Fort–Ganguli random model, extended to class-conditional means:
 ///
 ///     J^μ_k = S_k·(c_k + d_{k,y_μ} + s_k·[y_μ = k]) + e^μ_k,
@@ -50,6 +62,8 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     /// Engine: dense (D×D), Gram (m×m) or auto.
     public var mode = EngineMode.auto
+    /// Full spectrum or the top part the outlier statistics need (`SpectrumMode`).
+    public var spectrum = SpectrumMode.full
 
     public init() {}
 
@@ -167,6 +181,8 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         try check(lengthSpread.isFinite && lengthSpread >= 0 && lengthSpread < 1, "--length-spread is \(lengthSpread); it must lie in [0, 1)")
         try check(examples >= 2, "--examples is \(examples); the model needs at least 2 examples")
         try check(classes >= 2, "--classes is \(classes); the model needs at least 2 classes")
+        try check(spectrum == .full || hessian == .paper,
+                  "--spectrum top computes eq. 16's outlier statistics; eq. 10 (--hessian full) counts outliers by the class decomposition of its whole Gram, so give --spectrum full")
         try check(dimension >= 1, "--dimension is \(dimension); it must be at least 1")
         if let given = classLengths {
             try check(given.count == classes && given.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= cap },

@@ -7,6 +7,8 @@ public struct ModelMeasurement: Sendable {
     public var configuration: ModelConfiguration
     /// The engine that produced it (`auto` resolved).
     public var mode: EngineMode
+    /// Whether `eigenvalues` is the whole nonzero spectrum or its top r (`SpectrumMode.top`).
+    public var spectrum: SpectrumMode = .full
     public var probabilities: ProbabilityStatistics
     public var clustering: LogitGradientClustering
     /// The Hessian's spectrum, descending: all D eigenvalues (dense) or the nonzero ones (Gram).
@@ -54,12 +56,18 @@ public enum ModelSimulation {
     /// source — network, imported Gram — is counted by. For eq. 16 the bulk is its noise term
     /// (1/N)Σ e^μᵀP^μe^μ, which is the within-class part by construction (eq. 16 drops the cross
     /// terms), with the same margin rule (`OutlierCount`).
-    public static func run(_ config: ModelConfiguration, logits: LogitSample? = nil, gramStatistics: Bool = false) throws -> ModelMeasurement {
+    ///
+    /// `reuse` carries what rows of one grid share under common random numbers (`DrawReuse`); the
+    /// numbers are the same with or without it.
+    public static func run(_ config: ModelConfiguration, logits: LogitSample? = nil, gramStatistics: Bool = false,
+                           reuse: DrawReuse? = nil) throws -> ModelMeasurement {
         let start = DispatchTime.now().uptimeNanoseconds
         try config.validate()
         var result: ModelMeasurement
         switch config.resolvedMode {
-        case .gram: result = try measure(GramModel(config, logits: logits), gramStatistics: gramStatistics)
+        case .gram:
+            let model = try GramModel(config, logits: logits, reuse: reuse)
+            result = model.factor != nil ? try TopSpectrum.measure(model, reuse: reuse) : try measure(model, gramStatistics: gramStatistics)
         default: result = try measure(DenseModel(config, logits: logits), gramStatistics: gramStatistics)
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -21,6 +21,8 @@ public enum ModelReport {
             ("seed", .unsigned(c.seed)),
             ("hessian", .string(c.hessian.rawValue)),
             ("mode", .string(m.mode.rawValue)),
+            ("spectrum", .string(m.spectrum.rawValue)),
+            ("eigenvalues_computed", .integer(m.eigenvalues.count)),
             ("mean_max_prob", .number(m.probabilities.meanMaxProbability)),
             ("mean_entropy_bits", .number(m.probabilities.meanEntropyBits)),
             ("q_slsc", .number(m.clustering.qSLSC)),
@@ -66,7 +68,8 @@ public enum ModelReport {
         return Data(s.utf8)
     }
 
-    /// summary.json, spectrum.npy, overlap.csv, and with the model's Gram statistics the G-term's
+    /// summary.json, spectrum.npy (all nonzero eigenvalues, or with `--spectrum top` the top r, as
+    /// `eigenvalues_computed` says), overlap.csv (a row per computed eigenvector), and with the model's Gram statistics the G-term's
     /// spectra by level (`ggn_*_spectrum.npy`) and `overlap_ggn.csv`.
     public static func files(_ m: ModelMeasurement, extra: [(String, JSON)] = []) -> [(String, Data)] {
         var files: [(String, Data)] = [("summary.json", summary(m, extra: extra).data), ("spectrum.npy", NPY.encode(m.eigenvalues)),

@@ -69,6 +69,7 @@ struct Number: ExpressibleByArgument, Sendable {
 
 extension HessianVariant: ExpressibleByArgument {}
 extension EngineMode: ExpressibleByArgument {}
+extension SpectrumMode: ExpressibleByArgument {}
 
 /// The model's parameters, shared by `simulate`, `sweep`, `phase` and `theory`; defaults are the paper's.
 struct ModelOptions: ParsableArguments {
@@ -93,12 +94,15 @@ struct ModelOptions: ParsableArguments {
             help: "Independent random hyperplanes R, 1 to 10000; the hyperplane Trace/‖H‖ is their mean (1 draws what earlier versions drew).")
     var hyperplanes = Number(1)
     @Option(help: "Engine: dense (D×D reference), gram (m×m, any D) or auto.") var mode = EngineMode.auto
+    @Option(help: "Spectrum: full (every eigenvalue; spectra, Fig. 6) or top (the top eigenpairs, bulk edge, exact trace and hyperplanes by block Lanczos on the Bartlett factor; eq. 16, Gram engine at D ≥ m + R·d). Default: top for phase, full elsewhere.")
+    var spectrum: SpectrumMode?
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "k for gradient power in the top k eigenvectors, 1 to D (default C).")
     var topK: Number?
 
     /// The configuration these options describe (σ_z and seed set by the caller), validated: every
     /// bad value is a one-line error naming its flag, before anything is written.
-    func configuration(seed: UInt64) throws -> ModelConfiguration {
+    /// `defaultSpectrum` is the command's choice when `--spectrum` is not given.
+    func configuration(seed: UInt64, defaultSpectrum: SpectrumMode = .full) throws -> ModelConfiguration {
         var c = ModelConfiguration()
         c.examples = try examples.whole("--examples")
         c.classes = try classes.whole("--classes")
@@ -115,6 +119,7 @@ struct ModelOptions: ParsableArguments {
         c.hyperplaneDimension = try hyperplaneDimension.whole("--hyperplane-dimension")
         c.topK = try topK?.whole("--top-k")
         c.mode = mode
+        c.spectrum = spectrum ?? defaultSpectrum
         c.seed = seed
         try c.validate()
         return c
@@ -129,7 +134,8 @@ struct ModelOptions: ParsableArguments {
          ("sigma_d", .number(c.sigmaD)), ("sigma_s", .number(c.sigmaS)), ("accuracy", .number(c.accuracy)),
          ("hessian", .string(c.hessian.rawValue)), ("length_spread", .number(c.lengthSpread)),
          ("hyperplane_dimension", .integer(c.hyperplaneDimension)), ("hyperplanes", .integer(c.hyperplanes)),
-         ("top_k", .integer(c.gradientPowerK)), ("mode", .string(c.mode.rawValue))]
+         ("top_k", .integer(c.gradientPowerK)), ("mode", .string(c.mode.rawValue)),
+         ("spectrum", .string(c.spectrum.rawValue))]
     }
 
     /// The library's memory check with the quantities to lower named by these flags

@@ -25,7 +25,8 @@ struct PhaseCommand: ParsableCommand {
 
     func run() throws {
         let shard = try sharding.resolve()
-        let base = try model.configuration(seed: seed.seed("--seed"))
+        // The phase diagram needs only the outlier statistics: --spectrum top unless asked otherwise (eq. 16).
+        let base = try model.configuration(seed: seed.seed("--seed"), defaultSpectrum: model.hessian == .paper ? .top : .full)
         let zMin = try sigmaZMin.real("--sigma-z-min", above: 0, upTo: ModelConfiguration.maximumScale)
         let zMax = try sigmaZMax.real("--sigma-z-max", above: zMin, lowInclusive: true, upTo: ModelConfiguration.maximumScale)
         guard base.sigmaE > 0 else { throw ToolError("--sigma-e is \(base.sigmaE); an SNR grid (σ_c = σ_E·√SNR) needs --sigma-e > 0") }
@@ -69,8 +70,10 @@ enum PhaseRunner {
         for i in 0..<grid.sigmaZ.points { for j in 0..<grid.snrPoints { for k in 0..<grid.seeds {
             cells.append((i, j, grid.configuration(sigmaZPoint: i, snrPoint: j, seed: k)))
         } } }
+        // Common random numbers: each seed's Bartlett factor, and the noise term at each σ_z, serve every cell.
+        let reuse = DrawReuse()
         try table.fill(cells, shard: shard, label: "phase", key: { [String($0.i), String($0.j), String($0.config.seed)] }) { i, j, c in
-            let m = try ModelSimulation.run(c)
+            let m = try ModelSimulation.run(c, reuse: reuse)
             // The theory of this very sample (its signal Gram), its outliers counted by the
             // simulation's rule: above the edge by the sampled margin. Eq. 10 has no theory (nan).
             let theory = c.hessian == .paper ? try? ModelTheory(c, signalGram: m.signalGram) : nil

@@ -8,7 +8,7 @@ import Landscape
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Sample the model once and write summary.json, spectrum.npy, overlap.csv and the class structure of its G-term.")
+        abstract: "Sample the model once and write summary.json, spectrum.npy, overlap.csv and the class structure of its G-term (--spectrum full), or the outlier statistics alone (--spectrum top).")
 
     @OptionGroup var model: ModelOptions
     @Option(parsing: .unconditional, help: "Random seed, 0 to 2⁶⁴ − 1; the same seed gives identical files.") var seed = Number(UInt64(0))
@@ -27,6 +27,9 @@ struct SimulateCommand: ParsableCommand {
         }
         if theory && config.sigmaE == 0 {
             throw ToolError("--sigma-e is 0: the noise term, whose bulk --theory describes, is empty; give --sigma-e > 0 or drop --theory")
+        }
+        if writeGram && config.spectrum == .top {
+            throw ToolError("--write-gram writes the logit-gradient Gram, which --spectrum top never forms; give --spectrum full")
         }
         try ModelOptions.checkResources(config, gramStatistics: true, theory: theory)
         let folder = try OutputFolder(output)

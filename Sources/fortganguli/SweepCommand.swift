@@ -73,9 +73,10 @@ enum SweepRunner {
     static func run(_ s: SigmaZSweep, folder: String, label: String, shard: Shard? = nil) throws {
         let table = try ResumableTable(folder: shard?.folder(folder) ?? folder, name: "sweep.csv", header: header, keyColumns: 3,
                                        manifest: manifest(s))
+        let reuse = DrawReuse()  // each seed's Bartlett factor serves every point (--spectrum top)
         let cells = (0..<s.points).flatMap { p in (0..<s.seeds).map { (p, s.configuration(point: p, seed: $0)) } }
         try table.fill(cells, shard: shard, label: label, key: { [String($0.0), formatNumber($0.1.sigmaZ), String($0.1.seed)] }) { p, c in
-            let m = try ModelSimulation.run(c)
+            let m = try ModelSimulation.run(c, reuse: reuse)
             return ([String(p), formatNumber(c.sigmaZ), String(c.seed), formatNumber(c.sigmaC), formatNumber(c.sigmaD),
                               formatNumber(c.sigmaS), formatNumber(c.sigmaE),
                               formatNumber(m.probabilities.meanMaxProbability), formatNumber(m.probabilities.meanEntropyBits),
