@@ -59,7 +59,12 @@ final class ModelBadInputTests: ToolTestCase {
             (["sweep"] + s + ["--sigma-z", "0", "--growth", "power:0.25"], "--sigma-z"),  // the growth anchor
             (["sweep"] + s + ["--seed", "nan"], "--seed"),
             (["sweep"] + s + ["--sigma-c", "1e200"], "--sigma-c"),
+            (["simulate"] + s + ["--spectrum", "top", "--hessian", "full"], "--spectrum"),   // eq. 10 needs its whole Gram
+            (["simulate"] + s + ["--spectrum", "top", "--write-gram"], "--spectrum"),
+            (["simulate"] + s + ["--spectrum", "partial"], "--spectrum"),
+            (["sweep"] + s + ["--spectrum", "top", "--hessian", "full"], "--spectrum"),
             // phase
+            (["phase"] + s + ["--spectrum", "top", "--hessian", "full"], "--spectrum"),
             (["phase"] + s + ["--seeds", "1e9"], "--seeds"),                              // used to hang
             (["phase"] + s + ["--sigma-z-points", "0"], "--sigma-z-points"),
             (["phase"] + s + ["--sigma-z-points", "1e12"], "--sigma-z-points"),
