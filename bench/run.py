@@ -1,6 +1,9 @@
-"""Benchmark of `make bench` (`--quick`: model only; `--short-phase`: a 4×4 instead of 20×20 phase grid): wall time of one paper configuration end to end (process start to
-files on disk), of a 41-point sweep, and of the vectorised NumPy reference (bench/numpy_model.py)
-doing the same computation, all in this one run. Prints a table and one JSON line."""
+"""Benchmark of `make bench` (`--quick`: model only; `--short-phase`: a 4×4 instead of 20×20 phase grid;
+`--phase-full`: the phase grid with `--spectrum full` too): wall time of one paper configuration end to
+end (process start to files on disk), of a 41-point sweep, and of the vectorised NumPy reference
+(bench/numpy_model.py) doing the same computation; the Gram engine at D = 1e9 on both spectrum paths
+beside its NumPy Gram-route peer (bench/numpy_gram.py), N = 1000 and 2000 with `--spectrum top`; the
+phase diagram; real networks and jamming; all in this one run. Prints a table and one JSON line."""
 import csv
 import json
 import os
@@ -41,16 +44,36 @@ def gram_benchmarks(tmp):
         mem.append(m)
     out["gram_1e9_wall_median_s"] = round(statistics.median(walls), 3)
     out["gram_1e9_peak_rss_mib"] = round(max(mem), 1)
+    # --spectrum top: the same point by block Lanczos on the Bartlett factor, then N = 1000 and 2000.
+    walls, mem = [], []
+    for seed in range(3):
+        w, m = resident_run([BIN, "simulate", "--dimension", "1e9", "--spectrum", "top", "--seed", str(seed),
+                             "--output", os.path.join(tmp, "t9")])
+        walls.append(w)
+        mem.append(m)
+    out["top_1e9_wall_median_s"] = round(statistics.median(walls), 3)
+    out["top_1e9_peak_rss_mib"] = round(max(mem), 1)
+    for n in (1000, 2000):
+        w, m = resident_run([BIN, "simulate", "--examples", str(n), "--dimension", "1e9", "--spectrum", "top",
+                             "--output", os.path.join(tmp, f"t9-{n}")])
+        out[f"top_1e9_N{n}_wall_s"] = round(w, 2)
+        out[f"top_1e9_N{n}_peak_rss_mib"] = round(m, 1)
+    gram_peer = os.path.join(ROOT, "bench", "numpy_gram.py")
+    if os.path.exists(gram_peer):
+        run = subprocess.run([sys.executable, gram_peer, "--repeats", "3"], check=True, capture_output=True, text=True)
+        out["numpy_gram"] = json.loads(run.stdout.strip().splitlines()[-1])
     for d in (1000, 2000, 4000):
         for mode in ("dense", "gram"):
             out[f"{mode}_D{d}_wall_s"] = round(timed([BIN, "simulate", "--dimension", str(d), "--mode", mode,
                                                       "--output", os.path.join(tmp, f"{mode}{d}")]), 3)
     side = 4 if "--short-phase" in sys.argv else 20
-    t = timed([BIN, "phase", "--dimension", "1e6", "--sigma-z-points", str(side), "--snr-points", str(side),
-               "--output", os.path.join(tmp, "phase")])
     out["phase_grid"] = f"{side}x{side}"
-    out["phase_D1e6_total_s"] = round(t, 1)
-    out["phase_D1e6_per_point_s"] = round(t / (side * side), 3)
+    # phase defaults to --spectrum top; `--phase-full` also times the full path (≈ 8.5 min at 20×20).
+    for spectrum in (("top", "full") if "--phase-full" in sys.argv else ("top",)):
+        t = timed([BIN, "phase", "--dimension", "1e6", "--sigma-z-points", str(side), "--snr-points", str(side),
+                   "--spectrum", spectrum, "--output", os.path.join(tmp, f"phase-{spectrum}")])
+        out[f"phase_{spectrum}_D1e6_total_s"] = round(t, 1)
+        out[f"phase_{spectrum}_D1e6_per_point_s"] = round(t / (side * side), 3)
     return out
 
 
@@ -154,8 +177,20 @@ def main(repeats=7):
               f"peak memory {gram['gram_1e9_peak_rss_mib']:.0f} MiB   target < 1.5 s, < 1 GiB")
         for d in (1000, 2000, 4000):
             print(f"  D = {d}: dense {gram[f'dense_D{d}_wall_s']:.2f} s, gram {gram[f'gram_D{d}_wall_s']:.2f} s")
-        print(f"{gram['phase_grid']} phase diagram at D = 1e6: {gram['phase_D1e6_total_s']:.0f} s, "
-              f"{gram['phase_D1e6_per_point_s']:.2f} s a point")
+        print(f"simulate --dimension 1e9 --spectrum top: median {gram['top_1e9_wall_median_s']:.2f} s, peak memory "
+              f"{gram['top_1e9_peak_rss_mib']:.0f} MiB   (full path above; issue 13: 0.96 s before, target < 0.15 s)")
+        if "numpy_gram" in gram:
+            ng = gram["numpy_gram"]
+            print(f"  NumPy Gram-route peer (bench/numpy_gram.py, full spectrum): median {ng['median_seconds']:.2f} s; "
+                  f"NumPy / Swift full {ng['median_seconds'] / gram['gram_1e9_wall_median_s']:.2f}x, "
+                  f"NumPy / Swift top {ng['median_seconds'] / gram['top_1e9_wall_median_s']:.2f}x")
+        for n, target in ((1000, "target < 5 s, < 2 GiB"), (2000, "report")):
+            print(f"  --examples {n} (m = {10 * n + 10}): {gram[f'top_1e9_N{n}_wall_s']:.1f} s, "
+                  f"peak memory {gram[f'top_1e9_N{n}_peak_rss_mib'] / 1024:.2f} GiB   ({target})")
+        for spectrum in ("top", "full"):
+            if f"phase_{spectrum}_D1e6_total_s" in gram:
+                print(f"{gram['phase_grid']} phase diagram at D = 1e6, --spectrum {spectrum}: {gram[f'phase_{spectrum}_D1e6_total_s']:.0f} s, "
+                      f"{gram[f'phase_{spectrum}_D1e6_per_point_s']:.2f} s a point   (issue 13: ≈ 510 s before, target < 40 s)")
     if real:
         print(f"real networks: one Fashion-MNIST epoch of the 784-256-256-10 MLP {real['train_epoch_mlp_s']:.1f} s (target < 10 s); "
               f"measure, 30 a class {real['measure_mlp_30_per_class_s']:.1f} s (target < 20 s)")
