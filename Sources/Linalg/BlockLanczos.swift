@@ -25,11 +25,14 @@ public enum BlockLanczos {
     /// The top `count` eigenpairs (largest algebraic) by thick-restart block Lanczos with full
     /// reorthogonalisation.
     ///
-    /// - The basis V grows a block at a time: Q_{j+1} is A·Q_j orthogonalised against all of V by
-    ///   two passes of block classical Gram–Schmidt (`dgemm`), then Householder QR. The products A·V
-    ///   are kept, so the projected matrix VᵀAV and every Ritz residual ‖AVy − θVy‖ are computed
-    ///   exactly, not read off a recurrence that rounding can make drift.
-    /// - Convergence: each of the top k pairs has ‖Ax − θx‖ ≤ `tolerance`·max|θ|. The eigenvalue is
+    /// - The basis V grows a block at a time in preallocated storage: Q_{j+1} is A·Q_j orthogonalised
+    ///   against all of V by block classical Gram–Schmidt (`dgemm`; the first pass's coefficients are
+    ///   VᵀAQ_j, which the projected matrix needs anyway; a second pass when the first removed more
+    ///   than 1 − 1/√2 of the norm), then Householder QR, Q_{j+1}·B_j. The products A·V are kept.
+    /// - Convergence is screened each step by the Lanczos relation (residual of a Ritz pair y =
+    ///   ‖B_j·y_last‖, O(b²)), and confirmed by the explicit residuals ‖AVy − θVy‖ from the stored
+    ///   products, which rounding cannot make drift: each of the top k pairs has ‖Ax − θx‖ ≤
+    ///   `tolerance`·max|θ|. The eigenvalue is
     ///   then within that residual of an eigenvalue of A, and within residual²/gap where it is
     ///   separated by a gap, so 1e-8 gives values to about 1e-16·λ²/gap.
     /// - When the basis is full it is restarted on its leading Ritz vectors (thick restart, Wu & Simon
@@ -68,48 +71,85 @@ public enum BlockLanczos {
             let c = min(start.cols, b)
             first.storage.replaceSubrange(0..<(n * c), with: start.storage[0..<(n * c)])
         }
-        var q = try orthonormalBlock(first, against: Matrix(rows: n, cols: 0), random: random)
-        var v = Matrix(rows: n, cols: 0), av = Matrix(rows: n, cols: 0)
+        var q = try orthonormalBlock(first, against: Matrix(rows: n, cols: 0), used: 0, random: random).q
+        // V and A·V in place, `used` columns filled (no copies as the basis grows).
+        var v = Matrix(rows: n, cols: capacity), av = Matrix(rows: n, cols: capacity)
+        var used = 0
         var h = Matrix(rows: 0, cols: 0)
         var applications = 0, blocks = 0
         while true {
             let aq = op.applyBlock(q)
-            precondition(aq.rows == n && aq.cols == q.cols, "applyBlock returned \(aq.rows)×\(aq.cols), not \(n)×\(q.cols)")
-            applications += q.cols
+            let w = q.cols
+            precondition(aq.rows == n && aq.cols == w, "applyBlock returned \(aq.rows)×\(aq.cols), not \(n)×\(w)")
+            applications += w
             blocks += 1
             try requireFinite(aq.storage, "block Lanczos (operator product)")
-            v = appending(v, q)
-            av = appending(av, aq)
-            h = extended(h, coupling: BLAS.multiply(v, transposeA: true, aq))
+            v.storage.replaceSubrange((used * n)..<((used + w) * n), with: q.storage)
+            av.storage.replaceSubrange((used * n)..<((used + w) * n), with: aq.storage)
+            used += w
+            // C = Vᵀ·A·Q: the projected matrix's new columns, and the first Gram–Schmidt pass's coefficients.
+            var coupling = Matrix(rows: used, cols: w)
+            BLAS.accumulateBlock(v, rows: 0..<n, cols: 0..<used, transposeA: true, aq, rows: 0..<n, cols: 0..<w, into: &coupling, at: 0, 0)
+            h = extended(h, coupling: coupling)
             let eigen = try Eigen.symmetric(h, vectors: true)
             let y = eigen.vectors!
-            // Ritz pairs once the basis holds k vectors (a block narrower than k needs several first).
-            let shown = min(k, v.cols)
-            let top = leadingColumns(y, shown)
-            let theta = Array(eigen.values.prefix(shown))
-            let x = BLAS.multiply(v, top)
-            var r = BLAS.multiply(av, top)
-            for j in 0..<shown { for i in 0..<n { r.storage[i + j * n] -= theta[j] * x.storage[i + j * n] } }
-            let residuals = (0..<shown).map { j in BLAS.dot(r.column(j), r.column(j)).squareRoot() }
             let scale = eigen.values.map(abs).max() ?? 0
-            if shown == k && (residuals.allSatisfy({ $0 <= tolerance * scale }) || v.cols == n) {
-                return Result(values: theta, vectors: x, residuals: residuals, applications: applications, blockApplications: blocks)
+            // Ritz pairs once the basis holds k vectors (a block narrower than k needs several first).
+            let shown = min(k, used)
+            let theta = Array(eigen.values.prefix(shown))
+            let width = min(b, n - used)
+            // The next block: A·Q minus its projection on the basis, Q′·B by QR. The Lanczos relation
+            // A·V = V·H + Q′·B·E_lastᵀ makes ‖B·y_last‖ each Ritz pair's residual, at O(b²) a pair.
+            var estimates = [Double](repeating: .infinity, count: shown)
+            var next: (q: Matrix, r: Matrix)? = nil
+            if width > 0 {
+                var residual = width < w ? leadingColumns(aq, width) : aq
+                let lead = width < w ? Matrix(rows: used, cols: width, storage: Array(coupling.storage[0..<(used * width)])) : coupling
+                BLAS.accumulateBlock(v, rows: 0..<n, cols: 0..<used, lead, rows: 0..<used, cols: 0..<width, alpha: -1, into: &residual, at: 0, 0)
+                next = try orthonormalBlock(residual, against: v, used: used, random: random, scale: frobenius(aq))
+                let r = next!.r
+                for i in 0..<shown {
+                    var s = 0.0
+                    for row in 0..<r.rows {
+                        var x = 0.0
+                        for c in row..<min(w, r.cols) { x += r[row, c] * y[used - w + c, i] }
+                        s += x * x
+                    }
+                    estimates[i] = s.squareRoot()
+                }
             }
-            let width = min(b, n - v.cols)
-            guard applications + width <= maxApplications else {
+            if shown == k && (estimates.allSatisfy({ $0 <= tolerance * scale }) || used == n) {
+                // Confirm with the explicit residuals ‖A·x − θ·x‖ from the stored products.
+                let top = leadingColumns(y, k)
+                var x = Matrix(rows: n, cols: k), r = Matrix(rows: n, cols: k)
+                BLAS.accumulateBlock(v, rows: 0..<n, cols: 0..<used, top, rows: 0..<used, cols: 0..<k, into: &x, at: 0, 0)
+                BLAS.accumulateBlock(av, rows: 0..<n, cols: 0..<used, top, rows: 0..<used, cols: 0..<k, into: &r, at: 0, 0)
+                for j in 0..<k { for i in 0..<n { r.storage[i + j * n] -= theta[j] * x.storage[i + j * n] } }
+                let residuals = (0..<k).map { j in BLAS.dot(r.column(j), r.column(j)).squareRoot() }
+                if residuals.allSatisfy({ $0 <= tolerance * scale }) || used == n {
+                    return Result(values: theta, vectors: x, residuals: residuals, applications: applications, blockApplications: blocks)
+                }
+                estimates = residuals
+            }
+            guard let next, applications + width <= maxApplications else {
                 throw LanczosError.notConverged(applications: applications, values: theta,
-                                                relativeResiduals: residuals.map { scale > 0 ? $0 / scale : .infinity })
+                                                relativeResiduals: estimates.map { scale > 0 ? $0 / scale : .infinity })
             }
-            // The next block, orthogonal to the whole basis (before a restart shrinks it, so also to the kept part).
-            let next = try orthonormalBlock(width < aq.cols ? leadingColumns(aq, width) : aq, against: v, random: random)
-            if v.cols + next.cols > capacity {
-                let keep = min(capacity - next.cols, k + (capacity - k) / 2)
+            if used + next.q.cols > capacity {
+                // Thick restart on the leading Ritz vectors; `next` is orthogonal to the whole old basis.
+                let keep = min(capacity - next.q.cols, k + (capacity - k) / 2)
                 let yk = leadingColumns(y, keep)
-                v = BLAS.multiply(v, yk)
-                av = BLAS.multiply(av, yk)
+                func rotate(_ m: inout Matrix) {
+                    var rotated = Matrix(rows: n, cols: keep)
+                    BLAS.accumulateBlock(m, rows: 0..<n, cols: 0..<used, yk, rows: 0..<used, cols: 0..<keep, into: &rotated, at: 0, 0)
+                    m.storage.replaceSubrange(0..<(n * keep), with: rotated.storage)
+                }
+                rotate(&v)
+                rotate(&av)
                 h = BLAS.multiply(yk, transposeA: true, BLAS.multiply(h, yk))
+                used = keep
             }
-            q = next
+            q = next.q
         }
     }
 
@@ -132,39 +172,63 @@ public enum BlockLanczos {
         }
     }
 
-    /// Q with orthonormal columns spanning w's columns projected off `basis` (two Gram–Schmidt passes,
-    /// then Householder QR). A column that projection leaves at rounding level (an invariant direction)
-    /// is replaced by a random one, projected the same way.
-    static func orthonormalBlock(_ w: Matrix, against basis: Matrix, random: RandomStream) throws -> Matrix {
+    /// Q·B = x, with x first projected off the basis's first `used` columns once more when the
+    /// projection already applied removed most of it (Daniel–Gragg–Kaufman–Stewart: a second pass
+    /// when the norm fell below 1/√2 of `scale`, the norm before the first pass). Householder QR
+    /// (`dgeqrf`, `dorgqr`) gives Q and B. A column left at rounding level (an invariant direction,
+    /// |B_jj| ≤ 1e-10·scale) is replaced by a random one projected the same way, and Q redone; B keeps
+    /// the original (tiny) rows, so residual estimates stay those of the Krylov relation.
+    static func orthonormalBlock(_ w: Matrix, against basis: Matrix, used: Int, random: RandomStream,
+                                 scale: Double? = nil) throws -> (q: Matrix, r: Matrix) {
         var x = w
-        let norms = (0..<x.cols).map { BLAS.dot(x.column($0), x.column($0)).squareRoot() }
-        for _ in 0..<2 { x = projectedOff(x, basis) }
-        for j in 0..<x.cols {
-            let after = BLAS.dot(x.column(j), x.column(j)).squareRoot()
-            if !(after > 1e-10 * norms[j]) || norms[j] == 0 {
+        let before = scale ?? frobenius(w)
+        if used > 0 && frobenius(x) < before / 2.0.squareRoot() { x = projectedOff(x, basis, used: used) }
+        var (q, r) = try householder(x)
+        let deficient = (0..<x.cols).filter { !(abs(r[$0, $0]) > 1e-10 * before) || before == 0 }
+        if !deficient.isEmpty {
+            for j in deficient {
                 var fresh = random.gaussianMatrix(rows: x.rows, cols: 1)
-                for _ in 0..<2 { fresh = projectedOff(fresh, basis) }
+                for _ in 0..<2 { fresh = projectedOff(fresh, basis, used: used) }
                 x.storage.replaceSubrange((j * x.rows)..<((j + 1) * x.rows), with: fresh.storage)
             }
+            q = try householder(projectedOff(x, basis, used: used)).q
         }
-        var q = try Orthonormal.columns(x)
-        // Householder QR keeps orthonormality to the basis only as well as x had it; one more pass.
-        q = try Orthonormal.columns(projectedOff(q, basis))
-        return q
+        return (q, r)
     }
 
-    static func projectedOff(_ x: Matrix, _ basis: Matrix) -> Matrix {
-        guard basis.cols > 0 else { return x }
-        let c = BLAS.multiply(basis, transposeA: true, x)
+    /// Householder QR of a tall matrix: Q (rows×cols, orthonormal columns) and R (cols×cols, upper).
+    static func householder(_ a: Matrix) throws -> (q: Matrix, r: Matrix) {
+        let m = try lapackInt(a.rows, "rows"), n = try lapackInt(a.cols, "cols")
+        if a.cols == 0 { return (a, Matrix(rows: 0, cols: 0)) }
+        try requireFinite(a.storage, "block Lanczos QR (dgeqrf)")
+        var q = a
+        var tau = [Double](repeating: 0, count: a.cols)
+        let info1 = q.storage.withUnsafeMutableBufferPointer { pq in
+            tau.withUnsafeMutableBufferPointer { LAPACKE_dgeqrf(LAPACK_COL_MAJOR, m, n, pq.baseAddress, m, $0.baseAddress) }
+        }
+        guard info1 == 0 else { throw LinalgError.lapack(routine: "dgeqrf", info: info1) }
+        var r = Matrix(rows: a.cols, cols: a.cols)
+        for j in 0..<a.cols { for i in 0...j { r[i, j] = q[i, j] } }
+        let info2 = q.storage.withUnsafeMutableBufferPointer { pq in
+            tau.withUnsafeMutableBufferPointer { LAPACKE_dorgqr(LAPACK_COL_MAJOR, m, n, n, pq.baseAddress, m, $0.baseAddress) }
+        }
+        guard info2 == 0 else { throw LinalgError.lapack(routine: "dorgqr", info: info2) }
+        return (q, r)
+    }
+
+    /// x minus its projection on the first `used` columns of `basis`.
+    static func projectedOff(_ x: Matrix, _ basis: Matrix, used: Int) -> Matrix {
+        guard used > 0 else { return x }
+        var c = Matrix(rows: used, cols: x.cols)
+        BLAS.accumulateBlock(basis, rows: 0..<basis.rows, cols: 0..<used, transposeA: true, x, rows: 0..<x.rows, cols: 0..<x.cols,
+                             into: &c, at: 0, 0)
         var out = x
-        let p = BLAS.multiply(basis, c)
-        for i in out.storage.indices { out.storage[i] -= p.storage[i] }
+        BLAS.accumulateBlock(basis, rows: 0..<basis.rows, cols: 0..<used, c, rows: 0..<used, cols: 0..<x.cols, alpha: -1,
+                             into: &out, at: 0, 0)
         return out
     }
 
-    static func appending(_ a: Matrix, _ b: Matrix) -> Matrix {
-        Matrix(rows: b.rows, cols: a.cols + b.cols, storage: a.storage + b.storage)
-    }
+    static func frobenius(_ a: Matrix) -> Double { BLAS.dot(a.storage, a.storage).squareRoot() }
 
     static func leadingColumns(_ a: Matrix, _ count: Int) -> Matrix {
         Matrix(rows: a.rows, cols: count, storage: Array(a.storage[0..<(a.rows * count)]))
