@@ -34,38 +34,124 @@ extension Network {
     }
 
     /// H·v for the mean loss over the batch (cross-entropy unless told), exactly, by
-    /// forward-over-reverse differentiation.
+    /// forward-over-reverse differentiation: the one-column case of `CurvatureProducts`.
     public func hessianVectorProduct(_ x: Matrix, labels: [Int], _ v: [Double], loss: Loss = .crossEntropy,
                                      targets: Matrix? = nil) -> [Double] {
-        let t = forward(x, direction: v)
-        let (_, g, _) = loss.evaluate(t.output, labels: labels, targets: targets)
-        // R{∂ℓ/∂z} = (∂²ℓ/∂z²)·R{z}, per example (for cross-entropy P·R{z}/B with P = diag(p) − ppᵀ).
-        let rg = loss.outputHessianTimes(t.output, labels: labels, t.rOutput)
-        return backward(t, outputGradient: g, rOutputGradient: rg, direction: v).rGradient!
+        CurvatureProducts(network: self, inputs: x, labels: labels, loss: loss, targets: targets)
+            .apply(.hessian, to: Matrix(rows: v.count, cols: 1, storage: v)).storage
     }
 
     /// G·v for the Gauss–Newton (G-term) matrix (1/B)Σ_μ J^μᵀ (∂²ℓ/∂z²) J^μ of the same loss
-    /// (cross-entropy: P^μ; the hinge: [Δ_μ > 0], which makes G the H₀ of Geiger et al.).
+    /// (cross-entropy: P^μ; the hinge: [Δ_μ > 0], which makes G the H₀ of Geiger et al.): the
+    /// one-column case of `CurvatureProducts`.
     public func gaussNewtonVectorProduct(_ x: Matrix, _ v: [Double], loss: Loss = .crossEntropy, labels: [Int] = []) -> [Double] {
-        let t = forward(x, direction: v)
-        return backward(t, outputGradient: loss.outputHessianTimes(t.output, labels: labels, t.rOutput)).gradient
+        CurvatureProducts(network: self, inputs: x, labels: labels, loss: loss)
+            .apply(.gaussNewton, to: Matrix(rows: v.count, cols: 1, storage: v)).storage
     }
 
-    /// (1/B)·P^μ·r^μ for each column, P^μ the softmax Hessian at logits z^μ.
+    /// (1/B)·P^μ·r^μ for each column, P^μ the softmax Hessian at logits z^μ; r may carry b directions
+    /// per example, stacked ((C·b) × B), each multiplied by its example's P^μ.
     static func softmaxHessianTimes(_ z: Matrix, _ r: Matrix) -> Matrix {
         let (c, b) = (z.rows, z.cols)
+        let directions = r.rows / c
         let p = softmaxRows(z.storage, classes: c)
-        var out = Matrix(rows: c, cols: b)
+        var out = Matrix(rows: r.rows, cols: b)
         for e in 0..<b {
-            var dot = 0.0
-            for k in 0..<c { dot += p[e * c + k] * r[k, e] }
-            for k in 0..<c { out[k, e] = p[e * c + k] * (r[k, e] - dot) / Double(b) }
+            for j in 0..<directions {
+                let base = (e * directions + j) * c
+                var dot = 0.0
+                for k in 0..<c { dot += p[e * c + k] * r.storage[base + k] }
+                for k in 0..<c { out.storage[base + k] = p[e * c + k] * (r.storage[base + k] - dot) / Double(b) }
+            }
         }
         return out
     }
 
     /// Per-example logit Jacobian products J·v (classes × B), by forward-mode differentiation.
     public func jacobianVectorProduct(_ x: Matrix, _ v: [Double]) -> Matrix { forward(x, direction: v).rOutput }
+}
+
+/// The curvature of a network's mean loss on one fixed batch, applied to blocks of parameter directions:
+/// H·V, G·V or (H − G)·V for a D × b matrix V, exactly, by forward-over-reverse differentiation.
+///
+/// The forward pass and the reverse pass of the loss gradient do not depend on the directions, so they
+/// run once, here; each `apply` is then one R-forward and one R-backward pass for all b directions, every
+/// layer's products a matrix–matrix product (`dgemm`) over the b directions and B examples at once
+/// (see `Network.Trace` for the layout). That is what makes block Lanczos on a network cheap: b vectors
+/// cost far less than b single products. `Network.hessianVectorProduct` is the b = 1 case.
+///
+/// The terms follow from the R-backward pass being linear in two inputs (`Network.rBackward`): the
+/// output Hessian times J·V propagated back by the network's Jacobian is G·V; the loss gradient's
+/// adjoints met by the layers' R-values are the network's own curvature weighted by ∂ℓ/∂z, (H − G)·V
+/// (the "H-term"); their sum is H·V. So each term is one pass, H − G included.
+public struct CurvatureProducts: Sendable {
+    /// Which curvature matrix `apply` multiplies by.
+    public enum Term: String, Sendable, CaseIterable {
+        /// H, the Hessian of the mean loss.
+        case hessian
+        /// G = (1/B)Σ_μ J^μᵀ(∂²ℓ/∂z²)J^μ, the Gauss–Newton matrix (G-term); PSD for a convex loss.
+        case gaussNewton
+        /// H − G = (1/B)Σ_μ Σ_k (∂ℓ/∂z^μ_k)·∇²z^μ_k, the H-term.
+        case hTerm
+    }
+
+    public let network: Network
+    let trace: Network.Trace
+    let labels: [Int]
+    let loss: Loss
+    /// ∂L/∂(output of layer l) of the mean loss, by layer; nil without labels (then only G is available).
+    let adjoints: [Matrix]?
+
+    /// D, the number of parameters.
+    public var dimension: Int { network.parameters.count }
+
+    /// The network linearised at inputs x (features × B) with labels (or real-valued `targets` for mean
+    /// squared error). Without labels or targets only `.gaussNewton` of cross-entropy or mean squared
+    /// error can be applied (their output Hessians do not read labels).
+    public init(network: Network, inputs x: Matrix, labels: [Int], loss: Loss = .crossEntropy, targets: Matrix? = nil) {
+        self.network = network
+        self.labels = labels
+        self.loss = loss
+        trace = network.forward(x)
+        if labels.count == x.cols || targets != nil {
+            let (_, g, _) = loss.evaluate(trace.output, labels: labels, targets: targets)
+            var adjoints: [Matrix] = []
+            _ = network.gradientPass(trace, outputGradient: g, parameterGradient: false) { _, gy in adjoints.append(gy) }
+            self.adjoints = adjoints.reversed()
+        } else {
+            adjoints = nil
+        }
+    }
+
+    /// The term times each column of V (D × b): a D × b matrix. One R-forward and one R-backward pass.
+    public func apply(_ term: Term = .hessian, to v: Matrix) -> Matrix {
+        precondition(v.rows == dimension, "directions have \(v.rows) rows; the network has D = \(dimension) parameters")
+        precondition(term == .gaussNewton || adjoints != nil, "the Hessian and the H-term need the labels")
+        guard v.cols > 0 else { return Matrix(rows: dimension, cols: 0) }
+        let t = network.rForward(trace, directions: v, inputDirections: nil)
+        let rg = term == .hTerm ? nil : loss.outputHessianTimes(t.output, labels: labels, t.rOutput)
+        return network.rBackward(t, adjoints: term == .gaussNewton ? nil : adjoints, rOutputGradient: rg,
+                                 directions: term == .gaussNewton ? nil : v)
+    }
+
+    /// The term as a symmetric operator whose block application is one `apply` (for `BlockLanczos`),
+    /// counting the vectors it is applied to in `counter`.
+    public func symmetricOperator(_ term: Term = .hessian, counter: ProductCounter? = nil) -> ClosureOperator {
+        ClosureOperator(dimension: dimension, block: { v in
+            counter?.add(v.cols)
+            return self.apply(term, to: v)
+        })
+    }
+}
+
+/// Counts the vectors a curvature operator was applied to (each column of a block counts once), for
+/// reports that give the cost of a measurement in Hessian-vector products.
+public final class ProductCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total = 0
+    public init() {}
+    public func add(_ n: Int) { lock.lock(); total += n; lock.unlock() }
+    public var count: Int { lock.lock(); defer { lock.unlock() }; return total }
 }
 
 /// The per-example, per-logit gradients of a network's logits, kept factored: for a dense layer
