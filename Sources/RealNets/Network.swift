@@ -151,12 +151,13 @@ public struct Network: Sendable {
             case let .activation(f):
                 guard var ry = r else { break }
                 let n = a.rows
+                var slope = [Double](repeating: 0, count: n)
                 ry.storage.withUnsafeMutableBufferPointer { p in
                     a.storage.withUnsafeBufferPointer { pa in
-                        for e in 0..<examples { for k in 0..<n {
-                            let s = f.slope(pa[e * n + k])
-                            for j in 0..<b { p[(e * b + j) * n + k] *= s }
-                        } }
+                        for e in 0..<examples {
+                            for k in 0..<n { slope[k] = f.slope(pa[e * n + k]) }
+                            for j in 0..<b { let base = (e * b + j) * n; for k in 0..<n { p[base + k] *= slope[k] } }
+                        }
                     }
                 }
                 r = ry
@@ -326,31 +327,38 @@ public struct Network: Sendable {
                 }
                 rgy = rgx
             case let .activation(f):
-                // R{∂x} = φ'(x)·R{g} + φ''(x)·R{x}·g.
+                // R{∂x} = φ'(x)·R{g} + φ''(x)·R{x}·g, per example: its n slopes (and curvatures) then the b directions.
+                let curved = rx != nil && gy != nil
+                guard rgy != nil || curved else { break }
                 let n = x.rows
                 var rgx = Matrix(rows: n * b, cols: examples)
-                switch (rgy, rx, gy) {
-                case let (r?, rx?, g?):
-                    for e in 0..<examples { for k in 0..<n {
-                        let xv = x.storage[e * n + k], gv = g.storage[e * n + k]
-                        let (s, c) = (f.slope(xv), f.curvature(xv))
-                        for j in 0..<b { let at = (e * b + j) * n + k; rgx.storage[at] = s * r.storage[at] + c * rx.storage[at] * gv }
-                    } }
-                case let (r?, _, _):
-                    for e in 0..<examples { for k in 0..<n {
-                        let s = f.slope(x.storage[e * n + k])
-                        for j in 0..<b { let at = (e * b + j) * n + k; rgx.storage[at] = s * r.storage[at] }
-                    } }
-                case let (nil, rx?, g?):
-                    for e in 0..<examples { for k in 0..<n {
-                        let xv = x.storage[e * n + k], gv = g.storage[e * n + k]
-                        let c = f.curvature(xv)
-                        for j in 0..<b { let at = (e * b + j) * n + k; rgx.storage[at] = c * rx.storage[at] * gv }
-                    } }
-                default:
-                    break
+                var slope = [Double](repeating: 0, count: n), curvature = slope, adjoint = slope
+                let none = Matrix(rows: 0, cols: 0)
+                rgx.storage.withUnsafeMutableBufferPointer { p in
+                    (rgy ?? none).storage.withUnsafeBufferPointer { pr in
+                        (rx ?? none).storage.withUnsafeBufferPointer { px in
+                            for e in 0..<examples {
+                                for k in 0..<n {
+                                    let xv = x.storage[e * n + k]
+                                    slope[k] = f.slope(xv)
+                                    if curved { curvature[k] = f.curvature(xv); adjoint[k] = gy!.storage[e * n + k] }
+                                }
+                                for j in 0..<b {
+                                    let base = (e * b + j) * n
+                                    switch (rgy != nil, curved) {
+                                    case (true, true):
+                                        for k in 0..<n { p[base + k] = slope[k] * pr[base + k] + curvature[k] * px[base + k] * adjoint[k] }
+                                    case (true, false):
+                                        for k in 0..<n { p[base + k] = slope[k] * pr[base + k] }
+                                    default:
+                                        for k in 0..<n { p[base + k] = curvature[k] * px[base + k] * adjoint[k] }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
-                rgy = rgy == nil && (rx == nil || gy == nil) ? nil : rgx
+                rgy = rgx
             case .maxPool:
                 rgy = rgy.map { Pooling.scatter($0, t.argmax[index]!, inputs: x.rows, directions: b) }
             }

@@ -38,7 +38,8 @@ final class BlockProductTests: XCTestCase {
     /// Each column of H·V, G·V and (H − G)·V for b = 4 equals the product with that column alone, to
     /// 1e-12 relative: the stacking of the b directions (side-by-side weights, stacked R-values, pooling
     /// routes, the output Hessian per direction) changes only the order of floating-point sums. The
-    /// single products of `Network` are the b = 1 case, and H = G + (H − G) to round-off.
+    /// single products of `Network` are the b = 1 case, and H = G + (H − G) to round-off. A block split
+    /// into passes of fewer columns (`passMemory`) gives the same products.
     func testBlockEqualsSingleProducts() throws {
         var hingeBranches = Set<Bool>()
         for (name, net, x, y, loss) in try problems() {
@@ -58,6 +59,16 @@ final class BlockProductTests: XCTestCase {
                     let single = products.apply(term, to: Matrix(rows: d, cols: 1, storage: v.column(j))).storage
                     XCTAssertGreaterThan(single.map(abs).max()!, 0, "\(name) \(term) product is zero")
                     XCTAssertLessThan(relativeDifference(block, column: j, single), 1e-12, "\(name) \(term) column \(j)")
+                }
+            }
+            // Applied in passes of 1 and of 3 columns (a wide block split by the pass memory).
+            for width in [1, 3] {
+                let bytes = Int(CurvatureProducts.bytesPerDirection(net.architecture, examples: x.cols) * (Double(width) + 0.5))
+                let narrow = CurvatureProducts(network: net, inputs: x, labels: y, loss: loss, passMemory: bytes)
+                XCTAssertEqual(narrow.columnsPerPass, width)
+                for term in CurvatureProducts.Term.allCases {
+                    let split = narrow.apply(term, to: v), whole = blocks[term]!
+                    XCTAssertLessThan(split.maxAbsDifference(whole), 1e-12 * whole.maxAbs, "\(name) \(term) in passes of \(width)")
                 }
             }
             let h = blocks[.hessian]!, g = blocks[.gaussNewton]!, r = blocks[.hTerm]!
