@@ -116,5 +116,24 @@ final class BlockProductTests: XCTestCase {
             }
         }
     }
-}
 
+    /// The dense matrix of each term (`matrix`, the identity a pass at a time, here in passes of 3)
+    /// equals its products with the unit vectors one at a time, and H's is symmetric to round-off.
+    func testDenseMatrixEqualsUnitVectorProducts() throws {
+        for (name, net, x, y, loss) in try problems() where name.hasPrefix("mlp-tanh") || name.hasPrefix("cnn-relu") {
+            let d = net.parameters.count
+            let bytes = Int(CurvatureProducts.bytesPerDirection(net.architecture, examples: x.cols) * 3.5)
+            let products = CurvatureProducts(network: net, inputs: x, labels: y, loss: loss, passMemory: bytes)
+            for term in CurvatureProducts.Term.allCases {
+                let m = products.matrix(term)
+                for j in stride(from: 0, to: d, by: 5) {
+                    var e = Matrix(rows: d, cols: 1)
+                    e[j, 0] = 1
+                    let column = products.apply(term, to: e).storage
+                    XCTAssertLessThan(relativeDifference(m, column: j, column), 1e-12, "\(name) \(term) column \(j)")
+                }
+                XCTAssertLessThan(m.maxAbsDifference(m.transposed), 1e-12 * m.maxAbs, "\(name) \(term) symmetric")
+            }
+        }
+    }
+}
