@@ -143,20 +143,29 @@ public enum Loss: Sendable, Equatable, CustomStringConvertible {
     /// Cross-entropy: P·r with P = diag(p) − ppᵀ; hinge: [Δ > 0]·r (y² = 1); logistic: σ(f)σ(−f)·r;
     /// mean squared error: r. The hinge's second derivative jumps at Δ = 0, where it is taken as 0
     /// (the pattern is satisfied), the convention under which H₀ counts only Δ > 0.
+    /// r may carry b directions per example, stacked ((outputs·b) × B, column e holding the b
+    /// directions' outputs one above the other, as `Network.Trace` lays out R-values): each is
+    /// multiplied by example e's output Hessian.
     public func outputHessianTimes(_ z: Matrix, labels: [Int], _ r: Matrix) -> Matrix {
         let (c, b) = (z.rows, z.cols)
+        precondition(r.cols == b && c > 0 && r.rows % c == 0, "directions must be (outputs·b) × B")
+        let directions = r.rows / c
         switch self {
         case .crossEntropy:
             return Network.softmaxHessianTimes(z, r)
         case let .quadraticHinge(margin):
-            var out = Matrix(rows: c, cols: b)
-            for e in 0..<b where margin - Loss.sign(ofLabel: labels[e]) * z.storage[e] > 0 { out.storage[e] = r.storage[e] / Double(b) }
+            var out = Matrix(rows: r.rows, cols: b)
+            for e in 0..<b where margin - Loss.sign(ofLabel: labels[e]) * z.storage[e] > 0 {
+                for j in 0..<directions { out.storage[e * directions + j] = r.storage[e * directions + j] / Double(b) }
+            }
             return out
         case .logistic:
-            var out = Matrix(rows: c, cols: b)
+            var out = Matrix(rows: r.rows, cols: b)
             for e in 0..<b {
                 let f = z.storage[e]
-                out.storage[e] = Loss.sigmoid(f) * Loss.sigmoid(-f) * r.storage[e] / Double(b)
+                for j in 0..<directions {
+                    out.storage[e * directions + j] = Loss.sigmoid(f) * Loss.sigmoid(-f) * r.storage[e * directions + j] / Double(b)
+                }
             }
             return out
         case .meanSquared:

@@ -34,32 +34,35 @@ extension Network {
     }
 
     /// H·v for the mean loss over the batch (cross-entropy unless told), exactly, by
-    /// forward-over-reverse differentiation.
+    /// forward-over-reverse differentiation: the one-column case of `CurvatureProducts`.
     public func hessianVectorProduct(_ x: Matrix, labels: [Int], _ v: [Double], loss: Loss = .crossEntropy,
                                      targets: Matrix? = nil) -> [Double] {
-        let t = forward(x, direction: v)
-        let (_, g, _) = loss.evaluate(t.output, labels: labels, targets: targets)
-        // R{∂ℓ/∂z} = (∂²ℓ/∂z²)·R{z}, per example (for cross-entropy P·R{z}/B with P = diag(p) − ppᵀ).
-        let rg = loss.outputHessianTimes(t.output, labels: labels, t.rOutput)
-        return backward(t, outputGradient: g, rOutputGradient: rg, direction: v).rGradient!
+        CurvatureProducts(network: self, inputs: x, labels: labels, loss: loss, targets: targets)
+            .apply(.hessian, to: Matrix(rows: v.count, cols: 1, storage: v)).storage
     }
 
     /// G·v for the Gauss–Newton (G-term) matrix (1/B)Σ_μ J^μᵀ (∂²ℓ/∂z²) J^μ of the same loss
-    /// (cross-entropy: P^μ; the hinge: [Δ_μ > 0], which makes G the H₀ of Geiger et al.).
+    /// (cross-entropy: P^μ; the hinge: [Δ_μ > 0], which makes G the H₀ of Geiger et al.): the
+    /// one-column case of `CurvatureProducts`.
     public func gaussNewtonVectorProduct(_ x: Matrix, _ v: [Double], loss: Loss = .crossEntropy, labels: [Int] = []) -> [Double] {
-        let t = forward(x, direction: v)
-        return backward(t, outputGradient: loss.outputHessianTimes(t.output, labels: labels, t.rOutput)).gradient
+        CurvatureProducts(network: self, inputs: x, labels: labels, loss: loss)
+            .apply(.gaussNewton, to: Matrix(rows: v.count, cols: 1, storage: v)).storage
     }
 
-    /// (1/B)·P^μ·r^μ for each column, P^μ the softmax Hessian at logits z^μ.
+    /// (1/B)·P^μ·r^μ for each column, P^μ the softmax Hessian at logits z^μ; r may carry b directions
+    /// per example, stacked ((C·b) × B), each multiplied by its example's P^μ.
     static func softmaxHessianTimes(_ z: Matrix, _ r: Matrix) -> Matrix {
         let (c, b) = (z.rows, z.cols)
+        let directions = r.rows / c
         let p = softmaxRows(z.storage, classes: c)
-        var out = Matrix(rows: c, cols: b)
+        var out = Matrix(rows: r.rows, cols: b)
         for e in 0..<b {
-            var dot = 0.0
-            for k in 0..<c { dot += p[e * c + k] * r[k, e] }
-            for k in 0..<c { out[k, e] = p[e * c + k] * (r[k, e] - dot) / Double(b) }
+            for j in 0..<directions {
+                let base = (e * directions + j) * c
+                var dot = 0.0
+                for k in 0..<c { dot += p[e * c + k] * r.storage[base + k] }
+                for k in 0..<c { out.storage[base + k] = p[e * c + k] * (r.storage[base + k] - dot) / Double(b) }
+            }
         }
         return out
     }

@@ -348,7 +348,8 @@ extension Network {
         var sum = 0.0
         for (index, layer) in architecture.layers.enumerated() {
             guard let lambda = pass.adjoints[index] else { preconditionFailure("curvature pass without adjoints") }
-            let rx = t.rInputs[index]
+            // R{x} = 0 (the input, without an input direction) contributes nothing.
+            guard let rx = t.rInputs[index] else { continue }
             switch layer {
             case let .dense(_, i, o):
                 guard crossTerms else { continue }
@@ -361,7 +362,7 @@ extension Network {
                 let rw = Array(v[offs[index]..<(offs[index] + 9 * ci * co)])
                 guard rw.contains(where: { $0 != 0 }) else { continue }
                 let local = Convolution.forward(rx, weights: Matrix(rows: 9 * ci, cols: co, storage: rw),
-                                                bias: [Double](repeating: 0, count: co), channels: ci, height: h, width: w)
+                                                bias: nil, channels: ci, height: h, width: w)
                 sum += 2 * BLAS.dot(local.storage, lambda.storage)
             case let .activation(f):
                 guard !f.isPiecewiseLinear else { continue }

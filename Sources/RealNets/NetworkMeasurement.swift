@@ -4,9 +4,9 @@ import Linalg
 
 /// What `measure` reports for one network on one fixed data subset (or for an imported (K, p, y)
 /// source): every Gram statistic through `GramStatistics` — the same code that measures the random
-/// model — and, with a network, the full Hessian through exact Hessian-vector products: both ends
-/// of the spectrum by Lanczos, the exact trace, the hyperplane Trace/‖·‖ over R random planes, the
-/// H-term and optionally the density by stochastic Lanczos quadrature.
+/// model — and, with a network, the full Hessian through exact curvature products on blocks of
+/// directions: both ends of the spectrum by block Lanczos, the exact trace, the hyperplane Trace/‖·‖
+/// over R random planes, the H-term and optionally the density by stochastic Lanczos quadrature.
 public struct NetworkMeasurement: Sendable {
     /// D, when known (always for a network; from meta.json for an imported source).
     public var parameters: Int?
@@ -46,13 +46,13 @@ public struct NetworkMeasurement: Sendable {
 
 /// Settings of a measurement.
 public struct MeasurementSettings: Sendable {
-    /// Top Hessian eigenpairs by Lanczos, and k of the gradient power.
+    /// Top Hessian eigenpairs by block Lanczos, and k of the gradient power.
     public var topK: Int = 10
-    /// Bottom (most negative) Hessian eigenvalues by Lanczos, without the multiplicity check (a repeated
-    /// value may be listed once); ‖H‖ = max(λ_max, −λ_min) needs at least one.
+    /// Bottom (most negative) Hessian eigenvalues by block Lanczos (for k = 1 in blocks of one, so a
+    /// repeated λ_min is listed once); ‖H‖ = max(λ_max, −λ_min) needs at least one.
     public var bottomK: Int = 1
-    /// Top eigenvalues of the H-term H − G by Lanczos (0: skip; each application is a Hessian- and a
-    /// Gauss–Newton-vector product, so these cost about as much as the rest of the Hessian together).
+    /// Top eigenvalues of the H-term H − G by block Lanczos (0: skip; each application is one pass,
+    /// `CurvatureProducts.Term.hTerm`, as costly as a Hessian-vector product).
     public var hTermTopK: Int = 3
     /// Rademacher probes for the one trace that is not exact (H − G of a conv net with a smooth activation).
     public var traceProbes: Int = 20
@@ -102,11 +102,12 @@ public struct MeasurementSettings: Sendable {
         parts.append(("per-layer logit gradients", 8 * m * act))
         if explicitJacobian { parts.append(("explicit Jacobian rows D·N·C", 8 * d * m)) }
         if hessian {
-            func lanczos(_ k: Int) -> Double { k > 0 ? Double(min(a.parameterCount, max(2 * k + 10, 20)) + max(k, 10) + k) : 0 }
+            func lanczos(_ k: Int) -> Double { k > 0 ? Double(CurvatureProducts.lanczosVectors(count: k, parameters: a.parameterCount)) : 0 }
             let vectors = max(lanczos(topK), lanczos(bottomK), lanczos(hTermTopK), densityProbes > 0 ? Double(densitySteps) : 0,
                               3 * Double(hyperplaneDimension)) + Double(topK) + 8
             parts.append(("Hessian Lanczos bases", 8 * d * vectors))
-            parts.append(("Hessian-vector products", 8 * 4 * Double(n) * act))
+            let widest = max(topK, bottomK, hTermTopK, hyperplaneDimension, 1)
+            parts.append(("Hessian-vector products", CurvatureProducts.memory(architecture: a, examples: n, block: widest)))
         }
         return parts
     }
@@ -145,41 +146,31 @@ extension NetworkMeasurement {
                   gram: statistics, hessian: hessian, gramSeconds: gramSeconds, seconds: Date().timeIntervalSince(start))
     }
 
-    /// The Hessian by exact Hessian-vector products.
+    /// The Hessian by exact curvature products on blocks of directions (`CurvatureProducts`): both ends
+    /// and the H-term's top by block Lanczos (`CurvatureProducts.eigenpairs`), each hyperplane's QᵀHQ
+    /// from one block product H·Q. `hessianVectorProducts` counts the vectors the products were applied to.
     static func hessianStatistics(_ network: Network, _ x: Matrix, _ labels: [Int], gram: Matrix,
                                   settings s: MeasurementSettings) throws -> HessianStatistics {
         let d = network.parameters.count
-        final class Counter: @unchecked Sendable { var count = 0 }
-        let applications = Counter()
-        let hessian = ClosureOperator(dimension: d) { v in
-            applications.count += 1
-            return network.hessianVectorProduct(x, labels: labels, v)
-        }
-        // The budget grows with k: a basis of 2k + 10 vectors needs more than 300 applications for k ≳ 100.
-        func budget(_ k: Int) -> Int { max(300, 10 * (2 * k + 10)) }
-        let top = try Lanczos.largest(hessian, count: min(s.topK, d - 1), maxIterations: budget(s.topK), seed: s.seed)
-        // The bottom end sets ‖H‖ = max(λ_max, −λ_min). Its multiplicity check is skipped: at the crowded
-        // bottom of a network's spectrum it cannot rule anything out cheaply (it spent the whole budget of
-        // 300 applications on the trained 784-256-256-10 MLP, against 57 for the top 10), and a missed
-        // copy of a repeated value changes neither λ_min nor ‖H‖.
-        let bottom = try Lanczos.smallest(hessian, count: min(max(s.bottomK, 1), d - 1), maxIterations: budget(s.bottomK),
-                                          seed: s.seed &+ 4, checkMultiplicity: false)
-        let hTerm = ClosureOperator(dimension: d) { v in
-            applications.count += 1
-            let hv = network.hessianVectorProduct(x, labels: labels, v), gv = network.gaussNewtonVectorProduct(x, v)
-            return zip(hv, gv).map { $0 - $1 }
-        }
-        let hTermTop = s.hTermTopK > 0 ? try Lanczos.largest(hTerm, count: min(s.hTermTopK, d - 1), seed: s.seed &+ 1).values : []
+        let products = CurvatureProducts(network: network, inputs: x, labels: labels)
+        let counter = ProductCounter()
+        let top = try products.eigenpairs(.hessian, .largest, count: min(s.topK, d - 1), seed: s.seed, counter: counter)
+        // The bottom end sets ‖H‖ = max(λ_max, −λ_min).
+        let bottom = try products.eigenpairs(.hessian, .smallest, count: min(max(s.bottomK, 1), d - 1), seed: s.seed &+ 4,
+                                             counter: counter)
+        // The H-term H − G is one pass of its own (the loss gradient's adjoints met by the layers' R-values).
+        let hTermTop = s.hTermTopK > 0
+            ? try products.eigenpairs(.hTerm, .largest, count: min(s.hTermTopK, d - 1), seed: s.seed &+ 1, counter: counter).values
+            : []
         let exact = try network.hessianTrace(x, labels: labels, gram: gram, probes: s.traceProbes, seed: s.seed &+ 2)
         let trace = TraceEstimate(value: exact.value, standardError: exact.standardError, method: exact.method.rawValue)
-        // R random d-dimensional hyperplanes: QᵀHQ from d Hessian-vector products each.
+        // R random d-dimensional hyperplanes: QᵀHQ from one block product H·Q each.
+        let hessian = products.symmetricOperator(.hessian, counter: counter)
         let dd = min(s.hyperplaneDimension, d)
         let projected = try (0..<max(s.hyperplanes, 1)).map { r -> Matrix in
             let stream = r == 0 ? 21 : 21 | UInt64(r) << 32
             let q = try Orthonormal.columns(RandomStream(seed: s.seed, stream: stream).gaussianMatrix(rows: d, cols: dd))
-            var hq = Matrix(rows: d, cols: dd)
-            for j in 0..<dd { hq.storage.replaceSubrange((j * d)..<((j + 1) * d), with: hessian.apply(q.column(j))) }
-            return BLAS.multiply(q, transposeA: true, hq)
+            return BLAS.multiply(q, transposeA: true, hessian.applyBlock(q))
         }
         let density = s.densityProbes > 0
             ? try Lanczos.spectralDensity(hessian, steps: min(s.densitySteps, d), probes: s.densityProbes, seed: s.seed &+ 3) : nil
@@ -189,6 +180,6 @@ extension NetworkMeasurement {
         for j in 0..<top.values.count { let p = BLAS.dot(top.vectors.column(j), gradient); power += norm2 > 0 ? p * p / norm2 : 0 }
         return HessianStatistics(top: top.values, bottom: bottom.values, trace: trace, hyperplane: try HyperplaneEstimate(projected: projected),
                                  gradientPowerTopK: power, hTermTop: hTermTop, density: density,
-                                 hessianVectorProducts: applications.count)
+                                 hessianVectorProducts: counter.count)
     }
 }

@@ -43,7 +43,10 @@ enum Convolution {
         }
     }
 
-    static func forward(_ x: Matrix, weights: Matrix, bias: [Double], channels c: Int, height h: Int, width w: Int) -> Matrix {
+    /// The convolution of each column of x (an image of c channels) with the (9·c)×out weights, plus
+    /// the bias of each output channel (none: nil). Stacked weights [W₁ … W_b] (9·c)×(out·b) give the b
+    /// outputs of one image one above the other (channel j·out + k), the layout of the block R-pass.
+    static func forward(_ x: Matrix, weights: Matrix, bias: [Double]?, channels c: Int, height h: Int, width w: Int) -> Matrix {
         let co = weights.cols
         var y = Matrix(rows: co * h * w, cols: x.cols)
         x.storage.withUnsafeBufferPointer { px in
@@ -52,36 +55,56 @@ enum Convolution {
                 y.storage.replaceSubrange((e * y.rows)..<((e + 1) * y.rows), with: out.storage)
             }
         }
-        let hw = h * w
-        y.storage.withUnsafeMutableBufferPointer { p in
-            for e in 0..<x.cols { for k in 0..<co { for q in 0..<hw { p[e * co * hw + k * hw + q] += bias[k] } } }
-        }
+        if let bias { addChannelBias(&y, bias, channelSize: h * w) }
         return y
     }
 
-    /// Input gradient, weight gradient (summed over examples, (9·C)×out) and bias gradient.
-    static func backward(_ x: Matrix, outputGradient g: Matrix, weights: Matrix, channels c: Int, height h: Int, width w: Int,
-                         inputGradient: Bool = true, weightGradient: Bool = true) -> (Matrix, Matrix, [Double]) {
-        let co = weights.cols, hw = h * w
-        var gx = Matrix(rows: inputGradient ? x.rows : 0, cols: inputGradient ? x.cols : 0)
+    /// Adds bias[k] to every value of channel k of each column (channels of `channelSize` values).
+    static func addChannelBias(_ y: inout Matrix, _ bias: [Double], channelSize hw: Int) {
+        let (co, cols) = (bias.count, y.cols)
+        precondition(co * hw == y.rows, "one bias per channel")
+        y.storage.withUnsafeMutableBufferPointer { p in
+            for e in 0..<cols { for k in 0..<co { for q in 0..<hw { p[e * co * hw + k * hw + q] += bias[k] } } }
+        }
+    }
+
+    /// Weight gradient Σ_e patches(x_e)ᵀ·g_e ((9·c)×out) and bias gradient (per output channel) for
+    /// output gradients g ((out·H·W) × examples). With x an image of c = c₀·b channels (b stacked
+    /// inputs), row block j of the weight gradient is that of the j-th input.
+    static func weightGradient(_ x: Matrix, outputGradient g: Matrix, channels c: Int, height h: Int, width w: Int)
+        -> (weights: Matrix, bias: [Double])
+    {
+        let hw = h * w, co = g.rows / hw
+        precondition(co * hw == g.rows && g.cols == x.cols, "output gradient does not fit the layer")
         var gw = Matrix(rows: 9 * c, cols: co)
         var gb = [Double](repeating: 0, count: co)
         x.storage.withUnsafeBufferPointer { px in
             for e in 0..<x.cols {
                 let ge = Matrix(rows: hw, cols: co, storage: Array(g.storage[(e * g.rows)..<((e + 1) * g.rows)]))
-                if weightGradient {
-                    let pm = patches(px, e * x.rows, c: c, h: h, w: w)
-                    BLAS.accumulateBlock(pm, rows: 0..<hw, cols: 0..<(9 * c), transposeA: true, ge, rows: 0..<hw, cols: 0..<co,
-                                         into: &gw, at: 0, 0)
-                    for k in 0..<co { for q in 0..<hw { gb[k] += ge[q, k] } }
-                }
-                if inputGradient {
-                    let gp = BLAS.multiply(ge, weights, transposeB: true)  // (HW)×(9C)
-                    gx.storage.withUnsafeMutableBufferPointer { pg in scatterPatches(gp, into: pg, e * x.rows, c: c, h: h, w: w) }
-                }
+                let pm = patches(px, e * x.rows, c: c, h: h, w: w)
+                BLAS.accumulateBlock(pm, rows: 0..<hw, cols: 0..<(9 * c), transposeA: true, ge, rows: 0..<hw, cols: 0..<co,
+                                     into: &gw, at: 0, 0)
+                for k in 0..<co { for q in 0..<hw { gb[k] += ge[q, k] } }
             }
         }
-        return (gx, gw, gb)
+        return (gw, gb)
+    }
+
+    /// Input gradient of output gradients g ((out·H·W) × examples) through weights (9·c)×out. With the
+    /// weights of b directions stacked vertically ((9·c₀·b)×out, c = c₀·b), the b input gradients of one
+    /// image come one above the other.
+    static func inputGradient(_ g: Matrix, weights: Matrix, channels c: Int, height h: Int, width w: Int) -> Matrix {
+        let co = weights.cols, hw = h * w
+        precondition(weights.rows == 9 * c && g.rows == co * hw, "output gradient does not fit the layer")
+        var gx = Matrix(rows: c * hw, cols: g.cols)
+        gx.storage.withUnsafeMutableBufferPointer { pg in
+            for e in 0..<g.cols {
+                let ge = Matrix(rows: hw, cols: co, storage: Array(g.storage[(e * g.rows)..<((e + 1) * g.rows)]))
+                let gp = BLAS.multiply(ge, weights, transposeB: true)  // (HW)×(9C)
+                scatterPatches(gp, into: pg, e * gx.rows, c: c, h: h, w: w)
+            }
+        }
+        return gx
     }
 
     /// The weight and bias gradient of one example for an output gradient ge ((H·W)×out).
@@ -123,15 +146,24 @@ enum Pooling {
         return (y, idx)
     }
 
-    static func gather(_ x: Matrix, _ idx: [Int32], outputs: Int) -> Matrix {
-        var y = Matrix(rows: outputs, cols: x.cols)
-        for e in 0..<x.cols { for o in 0..<outputs { y.storage[e * outputs + o] = x.storage[e * x.rows + Int(idx[e * outputs + o])] } }
+    /// The pooled values of b stacked inputs per column ((inputs·b) × B → (outputs·b) × B), routed by
+    /// the argmax of the forward pass.
+    static func gather(_ x: Matrix, _ idx: [Int32], outputs: Int, directions b: Int = 1) -> Matrix {
+        let inputs = x.rows / b
+        var y = Matrix(rows: outputs * b, cols: x.cols)
+        for e in 0..<x.cols { for j in 0..<b { for o in 0..<outputs {
+            y.storage[e * y.rows + j * outputs + o] = x.storage[e * x.rows + j * inputs + Int(idx[e * outputs + o])]
+        } } }
         return y
     }
 
-    static func scatter(_ g: Matrix, _ idx: [Int32], inputs: Int) -> Matrix {
-        var x = Matrix(rows: inputs, cols: g.cols)
-        for e in 0..<g.cols { for o in 0..<g.rows { x.storage[e * inputs + Int(idx[e * g.rows + o])] += g.storage[e * g.rows + o] } }
+    /// The adjoint of `gather`: (outputs·b) × B → (inputs·b) × B.
+    static func scatter(_ g: Matrix, _ idx: [Int32], inputs: Int, directions b: Int = 1) -> Matrix {
+        let outputs = g.rows / b
+        var x = Matrix(rows: inputs * b, cols: g.cols)
+        for e in 0..<g.cols { for j in 0..<b { for o in 0..<outputs {
+            x.storage[e * x.rows + j * inputs + Int(idx[e * outputs + o])] += g.storage[e * g.rows + j * outputs + o]
+        } } }
         return x
     }
 }

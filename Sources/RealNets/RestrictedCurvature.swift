@@ -21,8 +21,8 @@ public func sampleMean(_ x: [Double]) -> (mean: Double, standardError: Double) {
     return (mean, (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1) / n).squareRoot())
 }
 
-/// The Hessian restricted to R independent random d-dimensional subspaces: QᵀHQ from d exact
-/// Hessian-vector products each (Q orthonormal, D×d), its eigenvalues (LAPACK), Trace/‖·‖ with
+/// The Hessian restricted to R independent random d-dimensional subspaces: QᵀHQ from one exact
+/// block product H·Q each (Q orthonormal, D×d), its eigenvalues (LAPACK), Trace/‖·‖ with
 /// ‖·‖ = max(λ_max, −λ_min), and the fraction of positive eigenvalues (0.5 is the null of a
 /// symmetric spectrum); each as mean ± standard error over the R subspaces.
 public struct RestrictedCurvature: Sendable {
@@ -62,12 +62,9 @@ public struct RestrictedCurvature: Sendable {
         return try Orthonormal.columns(g)
     }
 
-    /// QᵀHQ (symmetrised) from one Hessian-vector product per column of Q.
-    public static func projected(basis q: Matrix, hessianTimes hv: ([Double]) -> [Double]) -> Matrix {
-        let (n, d) = (q.rows, q.cols)
-        var hq = Matrix(rows: n, cols: d)
-        for j in 0..<d { hq.storage.replaceSubrange((j * n)..<((j + 1) * n), with: hv(q.column(j))) }
-        let m = BLAS.multiply(q, transposeA: true, hq)
+    /// QᵀHQ (symmetrised) from one block product H·Q (`CurvatureProducts.apply` on Q's d columns).
+    public static func projected(basis q: Matrix, hessianTimes hv: (Matrix) -> Matrix) -> Matrix {
+        let m = BLAS.multiply(q, transposeA: true, hv(q))
         return 0.5 * (m + m.transposed)
     }
 
@@ -103,9 +100,10 @@ public struct RestrictedCurvature: Sendable {
         guard r >= 1 else { throw NetworkError.invalid("--hyperplanes is \(r); give at least 1") }
         guard labels.count == x.cols else { throw NetworkError.invalid("\(labels.count) labels for \(x.cols) examples") }
         try RestrictedCurvature.checkMemory(parameters: network.parameters.count, dimension: d)
+        let products = CurvatureProducts(network: network, inputs: x, labels: labels)
         let projected = try (0..<r).map { draw in
             let q = try RestrictedCurvature.basis(kind: kind, at: network.parameters, dimension: d, seed: seed, draw: draw)
-            return RestrictedCurvature.projected(basis: q) { network.hessianVectorProduct(x, labels: labels, $0) }
+            return RestrictedCurvature.projected(basis: q) { products.apply(.hessian, to: $0) }
         }
         try self.init(kind: kind, projected: projected)
     }
@@ -115,7 +113,7 @@ public struct RestrictedCurvature: Sendable {
 }
 
 /// The full-space values at one point: the exact trace, ‖H‖ = max(λ_max, −λ_min) from both ends by
-/// Lanczos, their ratio, and what sets the model's σ_z: the logit std and the mean max probability.
+/// block Lanczos, their ratio, and what sets the model's σ_z: the logit std and the mean max probability.
 public struct FullSpaceCurvature: Sendable {
     public var parameters: Int
     public var weightNorm: Double
@@ -129,7 +127,7 @@ public struct FullSpaceCurvature: Sendable {
     public var logitStd: Double
     public var meanMaxProbability: Double
 
-    /// `topK` top eigenpairs are resolved by Lanczos (more make λ_max more robust), one bottom one.
+    /// `topK` top eigenpairs are resolved by block Lanczos (more make λ_max more robust), one bottom one.
     public init(network: Network, inputs x: Matrix, labels: [Int], topK: Int = 1, traceProbes: Int = 20, seed: UInt64 = 0) throws {
         let (n, d) = (x.cols, network.parameters.count)
         guard labels.count == n else { throw NetworkError.invalid("\(labels.count) labels for \(n) examples") }
@@ -143,11 +141,10 @@ public struct FullSpaceCurvature: Sendable {
         (logitStd, meanMaxProbability) = outputs
         let exact = try network.hessianTrace(x, labels: labels, probes: traceProbes, seed: seed &+ 2)
         (trace, traceStandardError) = (exact.value, exact.standardError)
-        let hessian = ClosureOperator(dimension: d) { network.hessianVectorProduct(x, labels: labels, $0) }
+        let products = CurvatureProducts(network: network, inputs: x, labels: labels)
         let k = min(max(topK, 1), d - 1)
-        func budget(_ k: Int) -> Int { max(300, 10 * (2 * k + 10)) }
-        largest = try Lanczos.largest(hessian, count: k, maxIterations: budget(k), seed: seed).values.first ?? .nan
-        smallest = try Lanczos.smallest(hessian, count: 1, maxIterations: budget(1), seed: seed &+ 4, checkMultiplicity: false).values.first ?? .nan
+        largest = try products.eigenpairs(.hessian, .largest, count: k, seed: seed).values.first ?? .nan
+        smallest = try products.eigenpairs(.hessian, .smallest, count: 1, seed: seed &+ 4).values.first ?? .nan
     }
 }
 

@@ -37,7 +37,7 @@ final class GoldilocksTests: XCTestCase {
             XCTAssertEqual(measured.subspaces, 3)
             for draw in 0..<3 {
                 let q = try RestrictedCurvature.basis(kind: kind, at: net.parameters, dimension: 7, seed: 5, draw: draw)
-                let viaProducts = RestrictedCurvature.projected(basis: q) { net.hessianVectorProduct(x, labels: y, $0) }
+                let viaProducts = RestrictedCurvature.projected(basis: q) { CurvatureProducts(network: net, inputs: x, labels: y).apply(.hessian, to: $0) }
                 var reference = BLAS.multiply(q, transposeA: true, BLAS.multiply(dense, q))
                 reference = 0.5 * (reference + reference.transposed)
                 XCTAssertLessThanOrEqual(viaProducts.maxAbsDifference(reference), 1e-10 * reference.maxAbs, "\(kind) draw \(draw)")

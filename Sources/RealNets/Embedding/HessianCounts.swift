@@ -4,7 +4,7 @@ import Linalg
 /// The whole Hessian of a small network's mean loss, and the counts of its negative, zero and
 /// positive eigenvalues: the degeneracy that the embedding principle predicts.
 ///
-/// Column i is H·e_i by an exact forward-over-reverse Hessian-vector product, so the matrix is exact
+/// Column i is H·e_i by exact forward-over-reverse products (`CurvatureProducts.matrix`), so the matrix is exact
 /// to round-off; it is symmetrised, (H + Hᵀ)/2, and the asymmetry before symmetrising is reported as
 /// a round-off check. The eigenvalues are LAPACK's (`Eigen.symmetric`).
 public struct DenseHessian: Sendable {
@@ -13,17 +13,10 @@ public struct DenseHessian: Sendable {
     /// max|H − Hᵀ| / max|H| before symmetrising (round-off only: ~1e-16).
     public let asymmetry: Double
 
-    /// Builds H from D Hessian-vector products on the batch (x: inputs × B).
+    /// Builds H from the products with the D unit vectors on the batch (x: inputs × B), a block at a time.
     public init(network: Network, inputs x: Matrix, labels: [Int], loss: Loss, targets: Matrix? = nil) {
         let d = network.parameters.count
-        var h = Matrix(rows: d, cols: d)
-        var e = [Double](repeating: 0, count: d)
-        for i in 0..<d {
-            e[i] = 1
-            let column = network.hessianVectorProduct(x, labels: labels, e, loss: loss, targets: targets)
-            h.storage.replaceSubrange((i * d)..<((i + 1) * d), with: column)
-            e[i] = 0
-        }
+        var h = CurvatureProducts(network: network, inputs: x, labels: labels, loss: loss, targets: targets).matrix(.hessian)
         var asym = 0.0
         for j in 0..<d {
             for i in 0..<j {
@@ -46,7 +39,7 @@ public struct DenseHessian: Sendable {
     public static func memoryParts(architecture a: Architecture, examples: Int) -> [(String, Double)] {
         let d = Double(a.parameterCount)
         return [("dense Hessian D×D and its eigen-decomposition", 8 * 3 * d * d),
-                ("Hessian-vector products", 8 * 4 * Double(examples) * a.activationDoublesPerExample)]
+                ("Hessian-vector products", CurvatureProducts.memory(architecture: a, examples: examples, block: a.parameterCount))]
     }
 }
 

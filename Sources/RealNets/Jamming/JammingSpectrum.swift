@@ -9,7 +9,7 @@ import Linalg
 /// - H₀ exactly from the N_Δ×N_Δ Gram K of the unsatisfied patterns' gradients: its nonzero
 ///   eigenvalues are those of K/P, and the other D − N_Δ are exact zeros (for N_Δ > D, the D×D
 ///   matrix JJᵀ/P is decomposed instead).
-/// - H densely, column by column, from D exact Hessian-vector products; H_p = H − H₀ with H₀
+/// - H densely from exact products with the D unit vectors, a block at a time (`CurvatureProducts.matrix`); H_p = H − H₀ with H₀
 ///   formed densely from the explicit gradient rows (so H_p holds no H₀ round-off beyond ε·‖H₀‖).
 ///   This needs D² doubles a matrix: networks here have D ≤ a few thousand.
 ///
@@ -84,20 +84,16 @@ public struct JammingSpectrum: Sendable {
         return BLAS.gram(rows, transpose: false, alpha: 1 / Double(p))
     }
 
-    /// The dense Hessian of the mean hinge loss over P patterns, from D exact Hessian-vector
-    /// products on the unsatisfied ones (each a mean over N_Δ, weighted N_Δ/P), symmetrised.
+    /// The dense Hessian of the mean hinge loss over P patterns, from exact products with the D unit
+    /// vectors (`CurvatureProducts.matrix`) on the unsatisfied ones (a mean over N_Δ, weighted N_Δ/P), symmetrised.
     public static func denseHessian(network: Network, unsatisfied x: Matrix, labels: [Int], examples p: Int, margin: Double) -> Matrix {
         let d = network.parameters.count, n = x.cols
         var hessian = Matrix(rows: d, cols: d)
         if n == 0 { return hessian }
         let weight = Double(n) / Double(p)
-        var e = [Double](repeating: 0, count: d)
-        for i in 0..<d {
-            e[i] = 1
-            let column = network.hessianVectorProduct(x, labels: labels, e, loss: .quadraticHinge(margin: margin))
-            e[i] = 0
-            for k in 0..<d { hessian.storage[k + i * d] = weight * column[k] }
-        }
+        let products = CurvatureProducts(network: network, inputs: x, labels: labels, loss: .quadraticHinge(margin: margin))
+        hessian = products.matrix(.hessian)
+        for k in hessian.storage.indices { hessian.storage[k] *= weight }
         for j in 0..<d {
             for i in (j + 1)..<d {
                 let mean = 0.5 * (hessian.storage[i + j * d] + hessian.storage[j + i * d])
@@ -114,7 +110,7 @@ public struct JammingSpectrum: Sendable {
         let d = Double(a.parameterCount), n = Double(p)
         return [("dense H, H₀ and an eigen-solver copy", 8 * 4 * d * d), ("gradient rows", 8 * d * n),
                 ("Gram of the unsatisfied patterns", 8 * 2 * min(n, d) * min(n, d)),
-                ("Hessian-vector products", 8 * 4 * n * a.activationDoublesPerExample)]
+                ("Hessian-vector products", CurvatureProducts.memory(architecture: a, examples: p, block: a.parameterCount))]
     }
 }
 

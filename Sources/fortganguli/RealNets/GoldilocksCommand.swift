@@ -23,7 +23,7 @@ struct GoldilocksCommand: ParsableCommand {
     @Option(name: .customLong("init-seed"), help: "Seed of the initial weights (the direction that is rescaled).") var initSeed: UInt64 = 0
     @Option(name: .customLong("per-class"), parsing: .unconditional, help: "The first n examples of each class form the measured subset (at least 2).")
     var perClass = Count(30)
-    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Top Hessian eigenpairs resolved by Lanczos for ‖H‖ (1 to 1000).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Top Hessian eigenpairs resolved by block Lanczos for ‖H‖ (1 to 1000).")
     var topK = Count(1)
     @Option(name: .customLong("trace-probes"), parsing: .unconditional,
             help: "Hutchinson probes for Tr(H − G), used only where the trace is not exact (a conv net with tanh).")
@@ -69,9 +69,10 @@ struct GoldilocksCommand: ParsableCommand {
         do { balanced = try data.balanced(perClass: perClass.value) } catch let error as DataError { throw ToolError("--per-class \(perClass.value): \(error)") }
         let (x, y) = balanced.batch(Array(0..<balanced.labels.count))
         guard topK.value <= d - 1 else { throw ToolError("--top-k is \(topK.value); give 1 to D − 1 = \(d - 1)") }
-        let hvp = 8 * 4 * Double(y.count) * arch.activationDoublesPerExample
+        let hvp = CurvatureProducts.memory(architecture: arch, examples: y.count, block: max(dims.max()!, topK.value))
+        let bases = 8 * Double(d) * Double(CurvatureProducts.lanczosVectors(count: topK.value, parameters: d))
         try Memory.require(RestrictedCurvature.memoryParts(parameters: d, dimension: dims.max()!)
-                           + [("Hessian-vector products", hvp), ("Lanczos bases", 8 * Double(d) * Double(3 * topK.value + 40))],
+                           + [("Hessian-vector products", hvp), ("Lanczos bases", bases)],
                            for: "the restricted Hessians", remedy: "lower --dimensions, --per-class, --top-k or the network's size")
         let standard = Network(architecture: arch, seed: initSeed)
         let r0 = BLAS.dot(standard.parameters, standard.parameters).squareRoot()
