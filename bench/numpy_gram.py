@@ -39,6 +39,8 @@ import time
 
 import numpy as np
 
+from numpy_model import blas_info  # the BLAS numpy runs on, named as the dense reference names it
+
 C, SIGMA_Z, SIGMA_C, SIGMA_E, ACCURACY, HYPERPLANE_DIM = 10, 15.0, 1.0, 0.7, 0.95, 10
 
 
@@ -172,15 +174,6 @@ def run(seed, examples=300, dimension=1e9):
         "q_slsc": float(q_slsc), "q_sl": float(q_sl), "q_dl": float(q_dl),
         "eigenvalues_top": vals[:12].tolist(),
     }
-
-
-def blas_info():
-    """numpy's BLAS, as its build configuration names it."""
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas['name']} {blas.get('version', '')}".strip()
-    except Exception:
-        return "unknown"
 
 
 def main():

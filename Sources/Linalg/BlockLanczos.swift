@@ -63,7 +63,7 @@ public enum BlockLanczos {
         let b = min(blockSize ?? max(k, 2), n)
         let capacity = min(max(basisSize ?? max(2 * k + 2 * b, 4 * b), k + b), n)
         if let dense = op as? Matrix { return try denseLargest(dense, count: k, applications: 0) }
-        if n <= capacity { return try denseLargest(assembled(op, block: b), count: k, applications: n, blockApplications: (n + b - 1) / b) }
+        if n <= capacity { return try denseLargest(op.assembled(block: b, symmetrised: true), count: k, applications: n, blockApplications: (n + b - 1) / b) }
 
         let random = RandomStream(seed: seed, stream: 0x426c_6f63_6b4c_616e)  // "BlockLan"
         var first = random.gaussianMatrix(rows: n, cols: b)
@@ -245,23 +245,6 @@ public enum BlockLanczos {
             for i in 0..<new { out[old + i, old + j] = 0.5 * (c[old + i, j] + c[old + j, i]) }
         }
         return out
-    }
-
-    /// The dense matrix of an operator, applied to the identity a block at a time, symmetrised.
-    static func assembled(_ op: any SymmetricOperator, block: Int) -> Matrix {
-        let n = op.dimension
-        var a = Matrix(rows: n, cols: n)
-        var j = 0
-        while j < n {
-            let w = min(block, n - j)
-            var e = Matrix(rows: n, cols: w)
-            for c in 0..<w { e[j + c, c] = 1 }
-            let ae = op.applyBlock(e)
-            a.storage.replaceSubrange((j * n)..<((j + w) * n), with: ae.storage)
-            j += w
-        }
-        for c in 0..<n { for r in (c + 1)..<max(c + 1, n) { let s = 0.5 * (a[r, c] + a[c, r]); a[r, c] = s; a[c, r] = s } }
-        return a
     }
 
     static func denseLargest(_ a: Matrix, count k: Int, applications: Int, blockApplications: Int = 0) throws -> Result {

@@ -15,6 +15,25 @@ public protocol SymmetricOperator {
 extension SymmetricOperator {
     public func applyBlock(_ x: Matrix) -> Matrix { appliedColumnByColumn(x) }
 
+    /// The whole n×n matrix, column j = A·e_j, the identity applied `block` columns at a time;
+    /// with `symmetrised`, (A + Aᵀ)/2, otherwise as computed, so its asymmetry shows the round-off.
+    public func assembled(block: Int, symmetrised: Bool = false) -> Matrix {
+        let n = dimension
+        var a = Matrix(rows: n, cols: n)
+        var j = 0
+        while j < n {
+            let w = Swift.min(Swift.max(block, 1), n - j)
+            var e = Matrix(rows: n, cols: w)
+            for c in 0..<w { e[j + c, c] = 1 }
+            a.storage.replaceSubrange((j * n)..<((j + w) * n), with: applyBlock(e).storage)
+            j += w
+        }
+        if symmetrised {
+            for c in 0..<n { for r in (c + 1)..<Swift.max(c + 1, n) { let s = 0.5 * (a[r, c] + a[c, r]); a[r, c] = s; a[c, r] = s } }
+        }
+        return a
+    }
+
     /// A·X by one `apply` a column.
     public func appliedColumnByColumn(_ x: Matrix) -> Matrix {
         precondition(x.rows == dimension, "a block of \(x.rows)-vectors given to a \(dimension)-dimensional operator")

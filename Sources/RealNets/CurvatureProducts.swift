@@ -84,17 +84,7 @@ public struct CurvatureProducts: Sendable {
     /// The whole D × D matrix of a term (column j = term·e_j), the identity applied a pass of
     /// `columnsPerPass` columns at a time; not symmetrised, so its asymmetry shows the round-off.
     public func matrix(_ term: Term = .hessian) -> Matrix {
-        let d = dimension
-        var m = Matrix(rows: d, cols: d)
-        var first = 0
-        while first < d {
-            let width = min(columnsPerPass, d - first)
-            var e = Matrix(rows: d, cols: width)
-            for c in 0..<width { e[first + c, c] = 1 }
-            m.storage.replaceSubrange((first * d)..<((first + width) * d), with: pass(term, e).storage)
-            first += width
-        }
-        return m
+        ClosureOperator(dimension: dimension, block: { pass(term, $0) }).assembled(block: columnsPerPass)
     }
 
     func pass(_ term: Term, _ v: Matrix) -> Matrix {
