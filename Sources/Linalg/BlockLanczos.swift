@@ -97,22 +97,27 @@ public enum BlockLanczos {
             // Ritz pairs once the basis holds k vectors (a block narrower than k needs several first).
             let shown = min(k, used)
             let theta = Array(eigen.values.prefix(shown))
+            // The next block continues from A·Q (near n, fewer columns); when a narrower block came
+            // before, random directions bring it back to b.
             let width = min(b, n - used)
+            let continued = min(w, width)
             // The next block: A·Q minus its projection on the basis, Q′·B by QR. The Lanczos relation
             // A·V = V·H + Q′·B·E_lastᵀ makes ‖B·y_last‖ each Ritz pair's residual, at O(b²) a pair.
             var estimates = [Double](repeating: .infinity, count: shown)
             var next: (q: Matrix, r: Matrix)? = nil
             if width > 0 {
-                var residual = width < w ? leadingColumns(aq, width) : aq
-                let lead = width < w ? Matrix(rows: used, cols: width, storage: Array(coupling.storage[0..<(used * width)])) : coupling
-                BLAS.accumulateBlock(v, rows: 0..<n, cols: 0..<used, lead, rows: 0..<used, cols: 0..<width, alpha: -1, into: &residual, at: 0, 0)
+                var residual = Matrix(rows: n, cols: width)
+                residual.storage.replaceSubrange(0..<(n * continued), with: aq.storage[0..<(n * continued)])
+                BLAS.accumulateBlock(v, rows: 0..<n, cols: 0..<used, coupling, rows: 0..<used, cols: 0..<continued, alpha: -1,
+                                     into: &residual, at: 0, 0)
+                // Columns past `continued` are zero: QR treats them as invariant directions and fills them at random.
                 next = try orthonormalBlock(residual, against: v, used: used, random: random, scale: frobenius(aq))
                 let r = next!.r
                 for i in 0..<shown {
                     var s = 0.0
-                    for row in 0..<r.rows {
+                    for row in 0..<min(continued, r.rows) {
                         var x = 0.0
-                        for c in row..<min(w, r.cols) { x += r[row, c] * y[used - w + c, i] }
+                        for c in row..<continued { x += r[row, c] * y[used - w + c, i] }
                         s += x * x
                     }
                     estimates[i] = s.squareRoot()

@@ -64,6 +64,18 @@ final class BlockLanczosTests: XCTestCase {
         for i in 3..<6 { XCTAssertEqual(result.values[i], 0, accuracy: 1e-10 * exact[0]) }
     }
 
+    /// A basis nearly as large as the space (n = 123, capacity 120): blocks narrow near n, and after the
+    /// restart random directions bring them back to b. It used to index past the narrowed block.
+    func testBasisNearlyAsLargeAsTheSpace() throws {
+        let n = 123
+        let stream = RandomStream(seed: 29)
+        let a = try planted((0..<n).map { _ in 1 + 0.05 * stream.gaussian() }, seed: 31)
+        let result = try BlockLanczos.largest(operatorOf(a), count: 8, blockSize: 8, basisSize: 120, tolerance: 1e-9,
+                                              maxApplications: 20_000, seed: 6)
+        let exact = try Eigen.symmetric(a, vectors: false).values
+        for i in 0..<8 { XCTAssertEqual(result.values[i], exact[i], accuracy: 1e-9 * exact[0], "λ\(i + 1)") }
+    }
+
     /// The bottom of an indefinite spectrum, ascending.
     func testSmallestOfIndefiniteSpectrum() throws {
         let n = 400
