@@ -2,8 +2,9 @@ import Foundation
 import Linalg
 
 /// What rows of one grid may share under common random numbers, kept between rows: each seed's
-/// Bartlett factor U (the same at every grid point: σ's only rescale W = S·U·Uᵀ·S), and each noise
-/// term's top eigenvalues under `--spectrum top` (the same at every SNR of a σ_z: σ_c touches only
+/// Bartlett factor U or its product Ŵ = U·Uᵀ (the same at every grid point: σ's only rescale
+/// W = S·Ŵ·S), each noise term's top eigenvalues under `--spectrum top`, and each noise term's
+/// reduction for the bordered phase engine (both the same at every SNR of a σ_z: σ_c touches only
 /// the signal rows). A hit returns exactly the numbers a recomputation would (same draw, same
 /// seeded Lanczos), so rows do not depend on which rows ran before them: resumed and sharded
 /// tables stay byte for byte equal to a single run.
@@ -11,53 +12,83 @@ import Linalg
 /// Entries are dropped least recently used first once their bytes pass `budgetBytes`
 /// (default ¼ of the memory budget, `SystemMemory.budgetBytes`).
 public final class DrawReuse: @unchecked Sendable {
-    struct FactorKey: Hashable { let seed: UInt64; let order: Int; let dimension: Int }
+    struct FactorKey: Hashable { let seed: UInt64; let order: Int; let dimension: Int; var formed = false }
     private let lock = NSLock()
-    private var factors: [(key: FactorKey, upper: Matrix)] = []
-    private var noise: [(key: ModelConfiguration, values: [Double])] = []
+    private var factors = Recent<FactorKey, Matrix>(bytes: { 8 * Double($0.storage.count) })
+    private var noise = Recent<ModelConfiguration, [Double]>(bytes: { 8 * Double($0.count) })
+    private var reductions = Recent<ModelConfiguration, NoiseReduction>(bytes: { $0.bytes })
     public let budgetBytes: Double
-    /// Hits and misses of the factor cache, for benchmarks and tests.
-    public private(set) var factorHits = 0, factorMisses = 0, noiseHits = 0
+    /// Hits and misses of the caches, for benchmarks and tests.
+    public var factorHits: Int { lock.withLock { factors.hits } }
+    public var factorMisses: Int { lock.withLock { factors.misses } }
+    public var noiseHits: Int { lock.withLock { noise.hits } }
+    public var reductionHits: Int { lock.withLock { reductions.hits } }
 
     public init(budgetBytes: Double = SystemMemory.budgetBytes / 4) { self.budgetBytes = budgetBytes }
 
     /// U for `config`, drawn on a miss.
     func bartlettFactor(_ config: ModelConfiguration, order: Int) -> Matrix {
-        let key = FactorKey(seed: config.seed, order: order, dimension: config.dimension)
-        lock.lock()
-        if let i = factors.firstIndex(where: { $0.key == key }) {
-            let hit = factors.remove(at: i)
-            factors.append(hit)
-            factorHits += 1
-            lock.unlock()
-            return hit.upper
+        cached(\.factors, FactorKey(seed: config.seed, order: order, dimension: config.dimension)) {
+            Wishart.bartlettFactor(order: order, degreesOfFreedom: Double(config.dimension), stream: GramModel.wishartStream(config))
         }
-        factorMisses += 1
-        lock.unlock()
-        let u = Wishart.bartlettFactor(order: order, degreesOfFreedom: Double(config.dimension), stream: GramModel.wishartStream(config))
-        lock.lock()
-        factors.append((key, u))
-        var bytes = factors.reduce(0.0) { $0 + 8 * Double($1.upper.storage.count) }
-        while factors.count > 1 && bytes > budgetBytes {
-            bytes -= 8 * Double(factors.removeFirst().upper.storage.count)
+    }
+
+    /// Ŵ = U·Uᵀ for `config` (`Wishart.bartlett`, the full path's unscaled W), formed on a miss.
+    func bartlettGram(_ config: ModelConfiguration, order: Int) throws -> Matrix {
+        try cached(\.factors, FactorKey(seed: config.seed, order: order, dimension: config.dimension, formed: true)) {
+            try Wishart.bartlett(order: order, degreesOfFreedom: Double(config.dimension), stream: GramModel.wishartStream(config))
         }
-        lock.unlock()
-        return u
     }
 
     /// The noise term's top eigenvalues for `config`, computed by `compute` on a miss. The key is the
     /// configuration with the signal's scales (σ_c, class lengths) blanked: they do not enter the noise term.
     func noiseTop(_ config: ModelConfiguration, compute: () throws -> [Double]) rethrows -> [Double] {
+        try cached(\.noise, DrawReuse.noiseKey(config), compute: compute)
+    }
+
+    /// The noise term's reduction for `config` (`NoiseReduction`), computed by `compute` on a miss;
+    /// the same key as `noiseTop`.
+    func noiseReduction(_ config: ModelConfiguration, compute: () throws -> NoiseReduction) rethrows -> NoiseReduction {
+        try cached(\.reductions, DrawReuse.noiseKey(config), compute: compute)
+    }
+
+    /// The configuration with the signal's scales (σ_c, class lengths) blanked: they do not enter the noise term.
+    static func noiseKey(_ config: ModelConfiguration) -> ModelConfiguration {
         var key = config
         (key.sigmaC, key.lengthSpread, key.classLengths) = (0, 0, nil)
-        lock.lock()
-        if let hit = noise.first(where: { $0.key == key }) { noiseHits += 1; lock.unlock(); return hit.values }
-        lock.unlock()
-        let values = try compute()
-        lock.lock()
-        noise.append((key, values))
-        if noise.count > 4096 { noise.removeFirst() }
-        lock.unlock()
-        return values
+        return key
+    }
+
+    /// The value under `key` in one of the stores, or `compute`'s (run outside the lock) on a miss.
+    private func cached<Key, Value>(_ store: ReferenceWritableKeyPath<DrawReuse, Recent<Key, Value>>, _ key: Key,
+                                    compute: () throws -> Value) rethrows -> Value {
+        if let hit = lock.withLock({ self[keyPath: store].hit(key) }) { return hit }
+        let value = try compute()
+        lock.withLock { self[keyPath: store].insert(key, value, budget: budgetBytes) }
+        return value
+    }
+}
+
+/// Entries kept most recently used last; once their bytes pass the budget the oldest are dropped
+/// (the newest is always kept).
+private struct Recent<Key: Equatable, Value> {
+    var entries: [(key: Key, value: Value)] = []
+    let bytes: (Value) -> Double
+    var hits = 0, misses = 0
+
+    init(bytes: @escaping (Value) -> Double) { self.bytes = bytes }
+
+    mutating func hit(_ key: Key) -> Value? {
+        guard let i = entries.firstIndex(where: { $0.key == key }) else { misses += 1; return nil }
+        let entry = entries.remove(at: i)
+        entries.append(entry)
+        hits += 1
+        return entry.value
+    }
+
+    mutating func insert(_ key: Key, _ value: Value, budget: Double) {
+        entries.append((key, value))
+        var total = entries.reduce(0.0) { $0 + bytes($1.value) }
+        while entries.count > 1 && total > budget { total -= bytes(entries.removeFirst().value) }
     }
 }

@@ -22,8 +22,9 @@ public enum EngineMode: String, Codable, Sendable, CaseIterable {
 public struct GramModel {
     public let configuration: ModelConfiguration
     public let logits: LogitSample
-    /// W itself, or only its Bartlett factor (`--spectrum top`).
-    enum Storage { case formed(Matrix), factored(GramFactor) }
+    /// W itself, only its Bartlett factor (`--spectrum top`), or W = S·Ŵ·S held as the unscaled Ŵ
+    /// of its seed (the bordered phase engine, `BorderedSpectrum`: one Ŵ serves every σ of a seed).
+    enum Storage { case formed(Matrix), factored(GramFactor), unscaled(Matrix) }
     let storage: Storage
     /// How W was obtained.
     public let sampledByBartlett: Bool
@@ -94,7 +95,7 @@ public struct GramModel {
         self.init(configuration: dense.configuration, logits: dense.logits, storage: .formed(BLAS.gram(y)), sampledByBartlett: false)
     }
 
-    private init(configuration: ModelConfiguration, logits: LogitSample, storage: Storage, sampledByBartlett: Bool) {
+    init(configuration: ModelConfiguration, logits: LogitSample, storage: Storage, sampledByBartlett: Bool) {
         self.configuration = configuration
         self.logits = logits
         self.storage = storage
@@ -122,14 +123,13 @@ public struct GramModel {
         let layout = self.layout
         switch configuration.hessian {
         case .paper:
-            let groups = SignalGroup.groups(configuration, logits: logits)
-            var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: layout.blocks, colBlocks: groups.count + n)
-            for (j, group) in groups.enumerated() { f.entries += try group.entries(layout: layout, column: j) }
+            var (f, rank) = try signalMixing()
+            let signalBlocks = f.colBlocks
+            f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: layout.blocks, colBlocks: signalBlocks + n, entries: f.entries)
             for mu in 0..<n {
-                f.entries.append(.init(row: layout.residualBlock(mu), col: groups.count + mu, block: s * (try factor(mu))))
+                f.entries.append(.init(row: layout.residualBlock(mu), col: signalBlocks + mu, block: s * (try factor(mu))))
             }
-            let rank = try SignalGroup.structuralRank(groups, layout: GeneratorLayout(configuration, examples: 0))
-            return (f, groups.count * (c - 1), rank)
+            return (f, signalBlocks * (c - 1), rank)
         case .full:
             var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: layout.blocks, colBlocks: n)
             for mu in 0..<n {
@@ -142,6 +142,16 @@ public struct GramModel {
             }
             return (f, 0, 0)
         }
+    }
+
+    /// The signal columns of eq. 16's F alone (one column block per `SignalGroup`) and the structural
+    /// rank of their span (`SignalGroup.structuralRank`).
+    func signalMixing() throws -> (factor: BlockFactor, rank: Int) {
+        let c = configuration.classes
+        let groups = SignalGroup.groups(configuration, logits: logits)
+        var f = BlockFactor(rowBlockSize: c, colBlockSize: c - 1, rowBlocks: layout.blocks, colBlocks: groups.count)
+        for (j, group) in groups.enumerated() { f.entries += try group.entries(layout: layout, column: j) }
+        return (f, try SignalGroup.structuralRank(groups, layout: GeneratorLayout(configuration, examples: 0)))
     }
 
     /// An upper bound on rank H, beyond which K's trailing eigenvalues are round-off: D, and the
@@ -249,8 +259,12 @@ public struct GramModel {
     /// sampled signal that `ModelTheory` takes its spikes from.
     public var signalGram: Matrix {
         let rows = layout.signalRows
-        if let factor { return factor.entries(rows) }
-        let w = gram
-        return Matrix(rows: rows.count, cols: rows.count) { i, j in w[rows[i], rows[j]] }
+        switch storage {
+        case let .factored(factor): return factor.entries(rows)
+        case let .formed(w): return Matrix(rows: rows.count, cols: rows.count) { i, j in w[rows[i], rows[j]] }
+        case let .unscaled(w):
+            let s = GramModel.generatorScales(configuration)
+            return Matrix(rows: rows.count, cols: rows.count) { i, j in w[rows[i], rows[j]] * s[rows[i]] * s[rows[j]] }
+        }
     }
 }

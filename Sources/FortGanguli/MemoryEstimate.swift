@@ -77,6 +77,24 @@ public struct MemoryEstimate: Sendable {
         return estimate
     }
 
+    /// The estimate of the bordered phase engine (`BorderedSpectrum`) at `config`: the seed's formed
+    /// Ŵ, Ŵ·F_e, the noise term's Gram E with its tridiagonal reduction and eigenvectors of the
+    /// tridiagonal matrix (n = N(C − 1)), and the probes' coordinates.
+    public static func borderedReduction(_ config: ModelConfiguration) -> MemoryEstimate {
+        let n = Double(config.examples), c = Double(config.classes), c2 = c * c
+        let rd = Double(config.hyperplaneDimension) * Double(config.hyperplanes)
+        let signal = c + (config.sigmaD > 0 ? c2 : 0) + (config.sigmaS > 0 ? c : 0)
+        let order = n * c + signal + rd, noise = n * (c - 1)
+        return MemoryEstimate(parts: [
+            Part(name: "Gram of the m + R·d generators", bytes: 8 * order * order, lower: [.examples, .classes]),
+            Part(name: "noise term's coupling to every generator", bytes: 8 * order * noise, lower: [.examples, .classes]),
+            Part(name: "noise term's Gram and its reduction", bytes: 8 * 3 * noise * noise, lower: [.examples, .classes]),
+            Part(name: "coordinates of the signal and the gradient", bytes: 8 * 4 * noise * (signal + 2), lower: [.examples, .classes]),
+            signalPart(config),
+            Part(name: "logits and probabilities", bytes: 8 * 8 * n * c, lower: [.examples, .classes]),
+        ])
+    }
+
     /// The estimate of `ModelTheory(config, limitExamples:)` and of a density curve of `densityPoints` points.
     public static func theory(_ config: ModelConfiguration, limitExamples: Int?, densityPoints: Int) -> MemoryEstimate {
         let c = Double(config.classes), nt = Double(max(limitExamples ?? config.examples, config.examples))

@@ -24,6 +24,13 @@ public struct OutlierCount: Equatable, Sendable, Codable {
     ///   - noiseTopEigenvalues: the top eigenvalues of the noise term alone, at least `spikeRank` of them.
     ///   - spikeRank: the rank of the spike (C for the model); sets how many noise eigenvalues span the margin.
     public init(eigenvalues: [Double], noiseTopEigenvalues: [Double], spikeRank: Int) {
+        self.init(noiseTopEigenvalues: noiseTopEigenvalues, spikeRank: spikeRank,
+                  countAbove: { level in eigenvalues.reduce(0) { $0 + ($1 > level ? 1 : 0) } })
+    }
+
+    /// The same rule when the spectrum is not listed but the number of eigenvalues above a level can
+    /// be counted (by inertia, `BorderedEigen.count(above:)`).
+    public init(noiseTopEigenvalues: [Double], spikeRank: Int, countAbove: (Double) throws -> Int) rethrows {
         let noise = noiseTopEigenvalues.sorted(by: >)
         precondition(!noise.isEmpty, "need at least the top noise eigenvalue")
         let edge = noise[0]
@@ -31,7 +38,7 @@ public struct OutlierCount: Equatable, Sendable, Codable {
         let margin = edge - noise[k - 1]
         bulkEdge = edge
         self.margin = margin
-        outliers = eigenvalues.reduce(0) { $0 + ($1 > edge + margin ? 1 : 0) }
+        outliers = try countAbove(edge + margin)
     }
 }
 

@@ -119,30 +119,19 @@ extension Eigen {
         precondition(a.rows == a.cols && x.rows == a.rows, "shapes differ")
         let n = a.rows, r = x.cols
         if n == 0 { return SpectralProjections(values: [], projections: Matrix(rows: 0, cols: r)) }
-        let n32 = try lapackInt(n, "matrix order"), r32 = try lapackInt(max(r, 1), "columns")
-        try requireFinite(a.storage, "eigenvalues (dsytrd)")
-        try requireFinite(x.storage, "eigenvector projections (dormtr)")
-        var q = a.storage
-        var d = [Double](repeating: 0, count: n), e = [Double](repeating: 0, count: n), tau = [Double](repeating: 0, count: n)
-        let lower = Int8(UInt8(ascii: "L"))
-        var info = LAPACKE_dsytrd(LAPACK_COL_MAJOR, lower, n32, &q, n32, &d, &e, &tau)
-        guard info == 0 else { throw LinalgError.lapack(routine: "dsytrd", info: info) }
-        var qx = x.storage
-        if r > 0 {
-            info = LAPACKE_dormtr(LAPACK_COL_MAJOR, lower, lower, Int8(UInt8(ascii: "T")), n32, r32, q, n32, tau, &qx, n32)
-            guard info == 0 else { throw LinalgError.lapack(routine: "dormtr", info: info) }
-        }
-        q = []  // release the reflectors before the n×n tridiagonal eigenvectors are allocated
+        let n32 = try lapackInt(n, "matrix order")
+        let reduced = try householderTridiagonal(a, applyingTransposeTo: x)
+        var d = reduced.d, e = reduced.e
         var w = [Double](repeating: 0, count: n)
         var z = [Double](repeating: 0, count: n * n)
         var support = [Int32](repeating: 0, count: 2 * n)
         var found: Int32 = 0
         var tryrac: Int32 = 1
-        info = LAPACKE_dstemr(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "A")), n32, &d, &e, 0, 0, 0, 0,
-                              &found, &w, &z, n32, n32, &support, &tryrac)
+        let info = LAPACKE_dstemr(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "A")), n32, &d, &e, 0, 0, 0, 0,
+                                  &found, &w, &z, n32, n32, &support, &tryrac)
         guard info == 0 else { throw LinalgError.lapack(routine: "dstemr", info: info) }
         let zt = Matrix(rows: n, cols: n, storage: z)
-        let ascending = BLAS.multiply(zt, transposeA: true, Matrix(rows: n, cols: r, storage: qx))
+        let ascending = BLAS.multiply(zt, transposeA: true, reduced.qx)
         // Reverse to descending order.
         var p = Matrix(rows: n, cols: r)
         for j in 0..<r { for i in 0..<n { p[i, j] = ascending[n - 1 - i, j] } }

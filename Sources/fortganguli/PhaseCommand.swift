@@ -70,14 +70,14 @@ enum PhaseRunner {
         for i in 0..<grid.sigmaZ.points { for j in 0..<grid.snrPoints { for k in 0..<grid.seeds {
             cells.append((i, j, grid.configuration(sigmaZPoint: i, snrPoint: j, seed: k)))
         } } }
-        // Common random numbers: each seed's Bartlett factor, and the noise term at each σ_z, serve every cell.
+        // Common random numbers: each seed's draw, and the noise term at each σ_z, serve every cell.
         let reuse = DrawReuse()
         try table.fill(cells, shard: shard, label: "phase", key: { [String($0.i), String($0.j), String($0.config.seed)] }) { i, j, c in
-            let m = try ModelSimulation.run(c, reuse: reuse)
+            let m = try ModelSimulation.outliers(c, reuse: reuse)
             // The theory of this very sample (its signal Gram), its outliers counted by the
             // simulation's rule: above the edge by the sampled margin. Eq. 10 has no theory (nan).
             let theory = c.hessian == .paper ? try? ModelTheory(c, signalGram: m.signalGram) : nil
-            let top = m.eigenvalues.first ?? .nan
+            let top = m.topEigenvalues.first ?? .nan
             return ([String(i), String(j), String(c.seed), formatNumber(c.sigmaZ), formatNumber(grid.snrGrid[j]),
                               formatNumber(c.sigmaC), String(m.outliers.outliers), formatNumber(top),
                               formatNumber(m.outliers.bulkEdge), formatNumber(m.outliers.margin),
