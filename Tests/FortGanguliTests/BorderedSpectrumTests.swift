@@ -66,6 +66,16 @@ final class BorderedSpectrumTests: XCTestCase {
         }
     }
 
+    /// σ_z = 7.2, SNR 0.072 (a cell of the 8×8 paper grid): the 10th eigenvalue of K lies in the bulk
+    /// beside weakly coupled poles; with too tight a pole guard the engine reported a pole as an
+    /// eigenvalue (10th eigenvalue 8.0068e-4 for 7.9689e-4, gradient power 0.056 for 0.070).
+    func testWeaklyCoupledPoleIsNoEigenvalue() throws {
+        try assertBorderedEqualsFull(configuration {
+            ($0.dimension, $0.sigmaZ) = (1_000_000, 7.196856730011521)
+            $0.sigmaC = $0.sigmaE * (0.07196856730011521).squareRoot()
+        })
+    }
+
     /// Where it does not apply, `outliers` is the whole run's: below Bartlett, eq. 10, --spectrum full.
     func testOtherConfigurationsTakeTheWholeRun() throws {
         for c in [configuration { ($0.examples, $0.classes, $0.dimension) = (50, 4, 150) },
