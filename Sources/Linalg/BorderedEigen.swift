@@ -134,21 +134,18 @@ public struct BorderedEigen {
     /// any j): the tightest of them bracket λ_j before any new evaluation, and new ones are added.
     ///
     /// Bisection over the poles until the bracket holds none; then Newton steps on the branch
-    /// σ_q (q = j − poles above the bracket), whose slope is exact, kept inside the bracket and
-    /// replaced by bisection whenever two steps have not halved it. Done when the bracket or a
-    /// Newton step is below the relative tolerance.
+    /// σ_q (q = j − poles above the bracket), whose slope is exact, from whichever probed end gives
+    /// a step inside the bracket (the convex side's never overshoots), replaced by bisection whenever
+    /// two steps have not halved it. Done when the bracket or a Newton step is below the relative
+    /// tolerance.
     private func eigenvalue(_ j: Int, bounds: (lower: Double, upper: Double), probes: inout [Probe]) throws -> Double {
         let (n, l) = (order, width)
         // Interlacing: Λ_j ≤ λ_j(K) ≤ Λ_{j−L} (1-based), the spectral bounds beyond E's indices.
         var lo = j <= n ? values[j - 1] : bounds.lower
         var hi = j - l >= 1 ? values[j - l - 1] : bounds.upper
-        var last: Probe? = nil
+        var low: Probe? = nil, high: Probe? = nil
         for p in probes {
-            if p.count >= j { if p.mu >= lo { lo = p.mu; last = p } } else if p.mu <= hi { hi = p.mu }
-        }
-        if let p = last, p.mu != lo { last = nil }
-        for p in probes where p.count < j && p.mu == hi {
-            if last == nil || abs(p.schur[max(0, min(l - 1, j - p.poles - 1))]) < abs(last!.schur[max(0, min(l - 1, j - last!.poles - 1))]) { last = p }
+            if p.count >= j { if p.mu >= lo { (lo, low) = (p.mu, p) } } else if p.mu <= hi { (hi, high) = (p.mu, p) }
         }
         var widths = [hi - lo, hi - lo]
         for _ in 0..<400 {
@@ -162,26 +159,28 @@ public struct BorderedEigen {
                 let first = poles(above: hi) + (values.contains(hi) ? 1 : 0)
                 let pole = values[first + inside / 2]
                 mu = pole + 2 * poleGuard < hi ? pole + 2 * poleGuard : pole - 2 * poleGuard
-            }
-            if let p = last, inside == 0, hi - lo <= 0.5 * widths[0] || widths[0] == widths[1] {
-                let q = j - p.poles
-                if q >= 1 && q <= l {
+            } else if hi - lo <= 0.5 * widths[0] || widths[0] == widths[1] {
+                // Newton from each probed end; a step from the convex side stays inside the bracket,
+                // one from the other side may overshoot it. Take the step from the end nearer the root.
+                var best: (step: Double, value: Double)? = nil
+                for p in [low, high].compactMap({ $0 }) {
+                    let q = j - p.poles
+                    guard q >= 1 && q <= l else { continue }
                     let d = try slope(p, branch: q)
-                    if d < 0 {
-                        let t = p.mu - p.schur[q - 1] / d
-                        // A step below the tolerance: the root is t to within it (the slope is exact).
-                        if abs(t - p.mu) <= BorderedEigen.tolerance * scale && t >= lo && t <= hi { return t }
-                        if t > lo && t < hi { mu = t }
-                    }
+                    guard d < 0 else { continue }
+                    let t = p.mu - p.schur[q - 1] / d
+                    // A step below the tolerance: the root is t to within it (the slope is exact).
+                    if abs(t - p.mu) <= BorderedEigen.tolerance * scale && t >= lo && t <= hi { return t }
+                    if t > lo && t < hi && (best == nil || abs(p.schur[q - 1]) < best!.value) { best = (t, abs(p.schur[q - 1])) }
                 }
+                if let best { mu = best.step }
             }
             mu = offPole(mu)
             if !(mu > lo && mu < hi) { break }
             widths = [widths[1], hi - lo]
             let p = try probe(mu)
             probes.append(p)
-            if p.count >= j { lo = mu } else { hi = mu }
-            last = p
+            if p.count >= j { (lo, low) = (mu, p) } else { (hi, high) = (mu, p) }
         }
         return 0.5 * (lo + hi)
     }
