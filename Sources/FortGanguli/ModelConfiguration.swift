@@ -17,6 +17,8 @@ public enum SpectrumMode: String, Codable, Sendable, CaseIterable {
     /// exactly from diagonal blocks, the hyperplanes from the factor's trailing columns. Eq. 16 only
     /// (eq. 10's outliers come from the class decomposition of its whole Gram). Runs that do not
     /// sample W by Bartlett (the dense engine, D < m + R·d) take the full path, which is cheap there.
+    /// A phase diagram's outlier statistics (`ModelSimulation.outliers`) take the bordered engine
+    /// instead where it fits (`BorderedSpectrum`: the noise term reduced once per σ_z).
     case top
 }
 

@@ -94,7 +94,7 @@ struct ModelOptions: ParsableArguments {
             help: "Independent random hyperplanes R, 1 to 10000; the hyperplane Trace/‖H‖ is their mean (1 draws what earlier versions drew).")
     var hyperplanes = Number(1)
     @Option(help: "Engine: dense (D×D reference), gram (m×m, any D) or auto.") var mode = EngineMode.auto
-    @Option(help: "Spectrum: full (every eigenvalue; spectra, Fig. 6) or top (the top eigenpairs, bulk edge, exact trace and hyperplanes by block Lanczos on the Bartlett factor; eq. 16, Gram engine at D ≥ m + R·d). Default: top for phase, full elsewhere.")
+    @Option(help: "Spectrum: full (every eigenvalue; spectra, Fig. 6) or top (the top eigenpairs, bulk edge, exact trace and hyperplanes by block Lanczos on the Bartlett factor; in phase, the noise term reduced once per σ_z and each SNR by inertia; eq. 16, Gram engine at D ≥ m + R·d). Default: top for phase, full elsewhere.")
     var spectrum: SpectrumMode?
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "k for gradient power in the top k eigenvectors, 1 to D (default C).")
     var topK: Number?
