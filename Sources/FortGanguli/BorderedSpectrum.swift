@@ -39,11 +39,15 @@ public struct OutlierMeasurement: Sendable {
 
 extension ModelSimulation {
     /// The outlier statistics of `config`: by the bordered engine where it applies (eq. 16,
-    /// `--spectrum top`, W by Bartlett, and its memory fits: `BorderedSpectrum.applies`), else from
-    /// a whole `run`. Both give the same numbers to round-off (`BorderedSpectrumTests`).
+    /// `--spectrum top`, W by Bartlett, and its memory fits: `BorderedSpectrum.applies`) and resolves
+    /// every eigenpair (`BorderedEigen.Unresolved`), else from a whole `run`. Both give the same numbers to round-off (`BorderedSpectrumTests`).
     public static func outliers(_ config: ModelConfiguration, reuse: DrawReuse? = nil) throws -> OutlierMeasurement {
         try config.validate()
-        if BorderedSpectrum.applies(config) { return try BorderedSpectrum.measure(config, reuse: reuse) }
+        if BorderedSpectrum.applies(config, reuse: reuse) {
+            do { return try BorderedSpectrum.measure(config, reuse: reuse) } catch is BorderedEigen.Unresolved {
+                // A nearly decoupled cell (e.g. SNR ≲ 1e-20): the whole run's eigenpairs instead.
+            }
+        }
         return OutlierMeasurement(try run(config, reuse: reuse))
     }
 }
@@ -70,9 +74,13 @@ enum BorderedSpectrum {
     /// Whether the bordered engine serves `config`: eq. 16, `--spectrum top`, Gram mode with W by
     /// Bartlett, and its buffers (`MemoryEstimate.borderedReduction`) fit the memory available;
     /// otherwise the per-point top path (block Lanczos on the Bartlett factor) needs far less memory.
-    static func applies(_ config: ModelConfiguration) -> Bool {
-        config.hessian == .paper && config.spectrum == .top && config.resolvedMode == .gram && GramModel.usesBartlett(config)
-            && config.classes >= 2 && (try? MemoryEstimate.borderedReduction(config).check()) != nil
+    /// With `reuse`, the memory check is made once per grid shape and remembered, so free memory
+    /// that changes during a grid cannot switch engines between its rows.
+    static func applies(_ config: ModelConfiguration, reuse: DrawReuse? = nil) -> Bool {
+        guard config.hessian == .paper && config.spectrum == .top && config.resolvedMode == .gram && GramModel.usesBartlett(config)
+                && config.classes >= 2 else { return false }
+        let fits = { (try? MemoryEstimate.borderedReduction(config).check()) != nil }
+        return reuse?.decision(DrawReuse.noiseKey(config), decide: fits) ?? fits()
     }
 
     static func measure(_ config: ModelConfiguration, reuse: DrawReuse?) throws -> OutlierMeasurement {

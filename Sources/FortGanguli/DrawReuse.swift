@@ -17,6 +17,7 @@ public final class DrawReuse: @unchecked Sendable {
     private var factors = Recent<FactorKey, Matrix>(bytes: { 8 * Double($0.storage.count) })
     private var noise = Recent<ModelConfiguration, [Double]>(bytes: { 8 * Double($0.count) })
     private var reductions = Recent<ModelConfiguration, NoiseReduction>(bytes: { $0.bytes })
+    private var decisions: [(key: ModelConfiguration, value: Bool)] = []
     public let budgetBytes: Double
     /// Hits and misses of the caches, for benchmarks and tests.
     public var factorHits: Int { lock.withLock { factors.hits } }
@@ -50,6 +51,17 @@ public final class DrawReuse: @unchecked Sendable {
     /// the same key as `noiseTop`.
     func noiseReduction(_ config: ModelConfiguration, compute: () throws -> NoiseReduction) rethrows -> NoiseReduction {
         try cached(\.reductions, DrawReuse.noiseKey(config), compute: compute)
+    }
+
+    /// A decision about `key` made once by `decide` and remembered (e.g. which engine a grid's rows
+    /// take), so every row of the grid gets the same answer.
+    func decision(_ key: ModelConfiguration, decide: () -> Bool) -> Bool {
+        lock.withLock {
+            if let hit = decisions.first(where: { $0.key == key }) { return hit.value }
+            let value = decide()
+            decisions.append((key, value))
+            return value
+        }
     }
 
     /// The configuration with the signal's scales (σ_c, class lengths) blanked: they do not enter the noise term.

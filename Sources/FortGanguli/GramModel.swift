@@ -32,7 +32,7 @@ public struct GramModel {
     /// Gram of the scaled generators followed by the R·d unscaled hyperplane Gaussians (R blocks of d),
     /// (m+R·d)×(m+R·d). Formed only on the full path; a model held as its factor has `factor` instead.
     public var gram: Matrix {
-        guard case let .formed(w) = storage else { preconditionFailure("W is held as its Bartlett factor (--spectrum top); use factor") }
+        guard case let .formed(w) = storage else { preconditionFailure("W is not held formed (--spectrum top holds its Bartlett factor or the seed's unscaled Ŵ)") }
         return w
     }
 

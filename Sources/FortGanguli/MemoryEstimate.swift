@@ -50,7 +50,11 @@ public struct MemoryEstimate: Sendable {
         if top {
             let lower: [Quantity] = rd >= max(nc, c2) ? [.hyperplanes] : [.examples, .classes]
             parts.append(Part(name: "Bartlett factor of the m + R·d generators", bytes: 8 * order * order, lower: lower))
-            parts.append(Part(name: "block Lanczos bases", bytes: 8 * 4 * order * max(120, 4 * 2 * c + 16), lower: [.examples, .classes]))
+            // r = max(2C, signal rank + 1, k) pairs (`TopSpectrum`); the signal rank is at most
+            // C(C − 1) with offsets, 2C − 1 with own-class parts alone, C − 1 without.
+            let signalRank = config.sigmaD > 0 ? c * (c - 1) : (config.sigmaS > 0 ? 2 * c - 1 : c - 1)
+            let pairs = max(2 * c, signalRank + 1, Double(config.gradientPowerK))
+            parts.append(Part(name: "block Lanczos bases", bytes: 8 * 4 * order * max(120, 4 * pairs + 16), lower: [.examples, .classes]))
             parts.append(Part(name: "coordinate chunks", bytes: 8 * 2 * 64 * (nc + c2), lower: [.examples, .classes]))
         } else if dense {
             parts.append(Part(name: "D×D matrices of the dense engine", bytes: 8 * 5 * d * d, lower: [.dimension]))
@@ -78,8 +82,8 @@ public struct MemoryEstimate: Sendable {
     }
 
     /// The estimate of the bordered phase engine (`BorderedSpectrum`) at `config`: the seed's formed
-    /// Ŵ, Ŵ·F_e, the noise term's Gram E with its tridiagonal reduction and eigenvectors of the
-    /// tridiagonal matrix (n = N(C − 1)), and the probes' coordinates.
+    /// Ŵ, Ŵ·F_e, the noise term's Gram E with its tridiagonal reduction (n = N(C − 1)), and the
+    /// probes' coordinates.
     public static func borderedReduction(_ config: ModelConfiguration) -> MemoryEstimate {
         let n = Double(config.examples), c = Double(config.classes), c2 = c * c
         let rd = Double(config.hyperplaneDimension) * Double(config.hyperplanes)

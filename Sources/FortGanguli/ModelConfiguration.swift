@@ -13,7 +13,7 @@ public enum SpectrumMode: String, Codable, Sendable, CaseIterable {
     /// Every nonzero eigenvalue and its gradient overlap (one tridiagonal reduction of K): spectra, Fig. 6.
     case full
     /// Only what the outlier statistics need, from the Bartlett factor without forming W or K: the top
-    /// r = max(2C, signal rank + 1) eigenpairs and the noise term's top C by block Lanczos, the trace
+    /// r = max(2C, signal rank + 1, k) eigenpairs (k of --top-k) and the noise term's top C by block Lanczos, the trace
     /// exactly from diagonal blocks, the hyperplanes from the factor's trailing columns. Eq. 16 only
     /// (eq. 10's outliers come from the class decomposition of its whole Gram). Runs that do not
     /// sample W by Bartlett (the dense engine, D < m + R·d) take the full path, which is cheap there.

@@ -11,7 +11,8 @@ public struct ModelMeasurement: Sendable {
     public var spectrum: SpectrumMode = .full
     public var probabilities: ProbabilityStatistics
     public var clustering: LogitGradientClustering
-    /// The Hessian's spectrum, descending: all D eigenvalues (dense) or the nonzero ones (Gram).
+    /// The Hessian's spectrum, descending: all D eigenvalues (dense), the nonzero ones (Gram), or
+    /// the top r (`spectrum == .top`).
     public var eigenvalues: [Double]
     /// Eigenvalues of the D×D Hessian not listed in `eigenvalues` because they are exactly zero.
     public var zeroEigenvalues: Int

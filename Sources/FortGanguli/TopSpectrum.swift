@@ -6,7 +6,7 @@ import Linalg
 /// (an O(m³) `dlauum`) or K (and its O(m³) reduction).
 ///
 /// - K = Fᵀ·W·F is applied to blocks of vectors as F·X (block-sparse), two triangular multiplies
-///   by U, Fᵀ·Y; block Lanczos gives its top r = max(2C, signal rank + 1) eigenpairs. No eigenvalue
+///   by U, Fᵀ·Y; block Lanczos gives its top r = max(2C, signal rank + 1, k) eigenpairs (k of --top-k). No eigenvalue
 ///   past the signal rank L can be an outlier: H = H_signal + H_noise with H_signal of rank L, so
 ///   λ_{L+1}(H) ≤ λ₁(H_noise), the bulk edge (Weyl). So the outlier count from the top r is exact.
 /// - The noise term's top max(C, 2) eigenvalues (edge and margin) by the same method on its own F.
@@ -39,7 +39,8 @@ enum TopSpectrum {
         let n = w.order
         let (f, signalColumns, signalRank) = try model.mixing()
         let rank = model.rankBound(f, signalColumns: signalColumns, signalRank: signalRank)
-        let r = min(f.cols, rank, max(2 * c, signalRank + 1))
+        // The gradient power needs the top k = --top-k pairs too.
+        let r = min(f.cols, rank, max(2 * c, signalRank + 1, config.gradientPowerK))
         let top = try largest(f, w, count: r, seed: config.seed)
         let fe = try model.noiseMixing()
         let compute = { try largest(fe, w, count: min(max(c, 2), fe.cols), seed: config.seed &+ 1).values }

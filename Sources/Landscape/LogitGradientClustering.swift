@@ -72,7 +72,7 @@ public struct LogitGradientPairSums: Sendable {
         classCounts = (0..<c).map { a in labels.reduce(0) { $0 + ($1 == a ? 1 : 0) } }
     }
 
-    /// From sums already formed elsewhere (e.g. by a Gram factor, `GramFactor.combinations`).
+    /// From sums already formed elsewhere (e.g. by a Gram factor, `TopSpectrum.pairSums` from the factor's coordinates).
     public init(classes: Int, classCounts: [Int], blockSums: Matrix, sameExampleCross: Double, selfSums: [Double]) {
         precondition(blockSums.rows == classes * classes && selfSums.count == classes * classes && classCounts.count == classes,
                      "pair sums of \(classes) classes need C²×C² block sums and C² self sums")

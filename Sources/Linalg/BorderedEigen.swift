@@ -185,9 +185,24 @@ public struct BorderedEigen {
         return 0.5 * (lo + hi)
     }
 
+    /// An eigenpair the secular formulas could not resolve: its residual ‖K·w − λ·w‖ or its overlap
+    /// with an earlier eigenvector exceeds `residualTolerance`. It happens where K is nearly
+    /// decoupled from E's eigenvectors (a coupling below the pole guard, e.g. SNR ≲ 1e-20 in the
+    /// model); a caller falls back to another method.
+    public struct Unresolved: Error, CustomStringConvertible {
+        public let index: Int
+        public let residual: Double
+        public var description: String { "bordered eigenpair \(index) unresolved (relative residual or overlap \(residual))" }
+    }
+
+    /// Residual and orthogonality tolerance, relative to ‖K‖ (the block Lanczos path's 1e-9·λ₁).
+    public static let residualTolerance = 1e-9
+
     /// The `count` largest eigenvalues of K, descending, and each unit eigenvector's products with
     /// the columns of [leading; Q·trailing] (leading L×r, trailing n×r: the vectors' coordinates in
-    /// T's basis), row i for eigenvalue i.
+    /// T's basis), row i for eigenvalue i. Every pair is checked: its residual ‖K·w − λ·w‖ and its
+    /// overlaps with the earlier eigenvectors must be below `residualTolerance` (relative to ‖K‖),
+    /// else `Unresolved` is thrown rather than an inaccurate number returned.
     public func largest(_ count: Int, leading: Matrix, trailing: Matrix) throws -> (values: [Double], projections: Matrix) {
         let (n, l) = (order, width)
         precondition(count >= 0 && count <= n + l, "K has \(n + l) eigenvalues")
@@ -197,6 +212,7 @@ public struct BorderedEigen {
         var eigenvalues: [Double] = []
         var projections = Matrix(rows: count, cols: r)
         var probes: [Probe] = []
+        var accepted: [[Double]] = []   // unit eigenvectors [y; Qᵀx], for the overlap check
         for j in stride(from: 1, through: count, by: 1) {
             let lambda = offPole(try eigenvalue(j, bounds: bounds, probes: &probes))
             eigenvalues.append(lambda)
@@ -207,8 +223,22 @@ public struct BorderedEigen {
             let vectors = s.vectors!
             let y = (0..<l).map { vectors[$0, nearest] }
             // Qᵀx = −(T − λ)⁻¹·Z·y.
-            let x = try self.trailing.solveShifted(lambda, Matrix(rows: n, cols: 1, storage: BLAS.multiply(coupling, y))).storage.map { -$0 }
+            let zy = BLAS.multiply(coupling, y)
+            let x = try self.trailing.solveShifted(lambda, Matrix(rows: n, cols: 1, storage: zy)).storage.map { -$0 }
             let norm = (BLAS.dot(y, y) + BLAS.dot(x, x)).squareRoot()
+            // K·w − λ·w for w = [y; x]: (A − λ)·y + Zᵀx on the corner's rows, Z·y + (T − λ)·x on E's.
+            var top = BLAS.multiply(corner, y)
+            let zx = BLAS.multiply(coupling, transpose: true, x)
+            for i in 0..<l { top[i] += zx[i] - lambda * y[i] }
+            let bottom = self.trailing.shiftedTimes(lambda, x)
+            var residual = BLAS.dot(top, top)
+            for i in 0..<n { let t = bottom[i] + zy[i]; residual += t * t }
+            let scale = max(abs(eigenvalues[0]), abs(values.first ?? 0), abs(values.last ?? 0), .leastNormalMagnitude)
+            let w = (y + x).map { $0 / norm }
+            let overlap = accepted.map { abs(BLAS.dot($0, w)) }.max() ?? 0
+            let worst = max(residual.squareRoot() / norm / scale, overlap)
+            guard worst <= BorderedEigen.residualTolerance else { throw Unresolved(index: j, residual: worst) }
+            accepted.append(w)
             let fromLeading = BLAS.multiply(leading, transpose: true, y)
             let fromTrailing = BLAS.multiply(trailing, transpose: true, x)
             for c in 0..<r { projections[j - 1, c] = (fromLeading[c] + fromTrailing[c]) / norm }

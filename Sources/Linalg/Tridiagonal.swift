@@ -42,6 +42,24 @@ public struct SymmetricTridiagonal: Sendable {
     }
 }
 
+extension SymmetricTridiagonal {
+    /// (T − μ·I)·x, with T in band storage for `cblas_dgbmv` (one sub- and one super-diagonal).
+    public func shiftedTimes(_ mu: Double, _ x: [Double]) -> [Double] {
+        let n = order
+        precondition(x.count == n, "x has \(x.count) entries, T order \(n)")
+        if n == 0 { return x }
+        var band = [Double](repeating: 0, count: 3 * n)
+        for j in 0..<n {
+            if j > 0 { band[3 * j] = offDiagonal[j - 1] }
+            band[1 + 3 * j] = diagonal[j] - mu
+            if j < n - 1 { band[2 + 3 * j] = offDiagonal[j] }
+        }
+        var y = [Double](repeating: 0, count: n)
+        cblas_dgbmv(CblasColMajor, CblasNoTrans, Int32(n), Int32(n), 1, 1, 1, band, 3, x, 1, 0, &y, 1)
+        return y
+    }
+}
+
 extension Eigen {
     /// A = Q·T·Qᵀ by Householder reduction (`dsytrd`, (4/3)n³ flops: the O(n³) part of any symmetric
     /// eigen-decomposition) and Qᵀ·X for a few columns X (`dormtr`), without forming Q. Only the

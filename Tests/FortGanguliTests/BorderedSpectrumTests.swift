@@ -76,6 +76,24 @@ final class BorderedSpectrumTests: XCTestCase {
         })
     }
 
+    /// SNR 1e-30: K is decoupled from E's eigenvectors far below the pole guard, the secular
+    /// eigenvectors would be wrong, the residual check says so, and the cell takes the whole run
+    /// (before the check a 2×2 grid at N = 30, C = 5 gave gradient power 1e-10 where the full path
+    /// gives 0.12). `--top-k` reaching eigenvalues near round-off at σ_z = 100 does the same.
+    func testUnresolvedCellsFallBackToTheWholeRun() throws {
+        for edit in [{ (c: inout ModelConfiguration) in c.sigmaC = c.sigmaE * 1e-15 },
+                     { (c: inout ModelConfiguration) in (c.sigmaZ, c.topK) = (100, 124) }] {
+            let c = configuration { ($0.examples, $0.classes, $0.dimension) = (30, 5, 1_000_000); edit(&$0) }
+            XCTAssertTrue(BorderedSpectrum.applies(c))
+            var full = c
+            full.spectrum = .full
+            let o = try ModelSimulation.outliers(c), f = try ModelSimulation.run(full)
+            XCTAssertFalse(o.bordered)
+            XCTAssertEqual(o.outliers.outliers, f.outliers.outliers)
+            XCTAssertEqual(o.gradientPowerTopK, f.gradientPowerTopK, accuracy: 1e-8)
+        }
+    }
+
     /// Where it does not apply, `outliers` is the whole run's: below Bartlett, eq. 10, --spectrum full.
     func testOtherConfigurationsTakeTheWholeRun() throws {
         for c in [configuration { ($0.examples, $0.classes, $0.dimension) = (50, 4, 150) },

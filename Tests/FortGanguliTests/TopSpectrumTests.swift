@@ -58,6 +58,11 @@ final class TopSpectrumTests: XCTestCase {
         }
     }
 
+    /// --top-k beyond 2C: the top path computes k pairs, so the gradient power sums k overlaps.
+    func testTopKBeyondTwiceTheClasses() throws {
+        try assertTopEqualsFull(configuration { ($0.examples, $0.classes, $0.dimension, $0.topK) = (60, 4, 1_000_000, 25) })
+    }
+
     /// Below D = m + R·d W is not sampled by Bartlett, and top takes the full path.
     func testSmallDimensionTakesTheFullPath() throws {
         let c = configuration { ($0.examples, $0.classes, $0.dimension, $0.spectrum) = (50, 4, 150, .top) }

@@ -88,4 +88,15 @@ final class BorderedEigenTests: XCTestCase {
         let result = try c.bordered.largest(12, leading: Matrix(rows: l, cols: 0), trailing: Matrix(rows: n, cols: 0))
         for i in 0..<12 { XCTAssertEqual(result.values[i], exact[i], accuracy: 1e-13, "λ\(i + 1)") }
     }
+
+    /// A coupling of 1e-20 leaves K's eigenvalues within the pole guard of E's: the eigenvalues are
+    /// still right, but the secular eigenvectors are not, and `largest` says so instead of answering.
+    func testDecoupledEigenvectorsAreRefused() throws {
+        let n = 40, l = 2
+        let values = (0..<n).map { 1 + Double(n - $0) * 1e-3 }
+        let c = try make(values, width: l, coupling: 1e-20, seed: 13)
+        XCTAssertThrowsError(try c.bordered.largest(5, leading: Matrix(rows: l, cols: 1), trailing: Matrix(rows: n, cols: 1))) {
+            XCTAssertTrue($0 is BorderedEigen.Unresolved, "\($0)")
+        }
+    }
 }
