@@ -28,23 +28,29 @@ public enum Wishart {
     /// apply W (two triangular multiplies, `Triangular.multiplyUpper`) or need few of its entries.
     public static func bartlettFactor(order n: Int, degreesOfFreedom dof: Double, stream: RandomStream) -> Matrix {
         precondition(dof > Double(n - 1), "Bartlett sampling needs dof > n − 1 (dof \(dof), n \(n))")
-        var u = Matrix(rows: n, cols: n)
+        if n == 0 { return Matrix(rows: 0, cols: 0) }
         // Columns in fixed blocks, each block from its own sub-stream of `stream`'s seed, filled on
-        // all cores: the numbers depend only on (stream, n, dof), not on scheduling.
+        // all cores: the numbers depend only on (stream, n, dof), not on scheduling. Each column is
+        // written whole (its zeros too) by the core that draws it, so the storage is touched once and
+        // in parallel: zero-filling it first cost a single-threaded pass of page faults (1.2 s of the
+        // 1.7 s at m = 10010).
         let block = 128
         let blocks = (n + block - 1) / block
         let seeds = (0..<blocks).map { _ in UInt64(stream.uniformInt(Int(UInt32.max))) }
-        u.storage.withUnsafeMutableBufferPointer { p in
+        let storage = [Double](unsafeUninitializedCapacity: n * n) { p, initialized in
             let base = UnsafeSendablePointer(p.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: blocks) { b in
                 let s = RandomStream(seed: seeds[b], stream: UInt64(b))
                 for j in (b * block)..<min(n, (b + 1) * block) {
-                    s.fill(base.pointer + j * n, count: j)
-                    base.pointer[j + j * n] = s.chiSquared(dof - Double(n - 1 - j)).squareRoot()
+                    let column = base.pointer + j * n
+                    s.fill(column, count: j)
+                    column[j] = s.chiSquared(dof - Double(n - 1 - j)).squareRoot()
+                    (column + j + 1).initialize(repeating: 0, count: n - j - 1)
                 }
             }
+            initialized = n * n
         }
-        return u
+        return Matrix(rows: n, cols: n, storage: storage)
     }
 }
 
