@@ -137,23 +137,12 @@ public struct DenseModel: Sendable {
     /// Gram of the mean part's generators (c, then d, then s, as present; `GeneratorLayout` order),
     /// C + C²·[σ_d > 0] + C·[σ_s > 0] square: the sample `ModelTheory` takes its spikes from.
     public var signalGram: Matrix {
-        BLAS.gram(DenseModel.stacked([classMeans] + [classOffsets, ownClassOffsets].compactMap { $0 }))
+        BLAS.gram(Matrix(sideBySide: [classMeans] + [classOffsets, ownClassOffsets].compactMap { $0 }))
     }
 
     /// The generators as the columns of one D×m matrix, in `GeneratorLayout` order.
     var generatorColumns: Matrix {
-        DenseModel.stacked([classMeans, residualGradients] + [classOffsets, ownClassOffsets].compactMap { $0 })
-    }
-
-    /// Matrices with equal row counts side by side.
-    static func stacked(_ parts: [Matrix]) -> Matrix {
-        var y = Matrix(rows: parts[0].rows, cols: parts.reduce(0) { $0 + $1.cols })
-        var at = 0
-        for p in parts {
-            y.storage.replaceSubrange(at..<(at + p.storage.count), with: p.storage)
-            at += p.storage.count
-        }
-        return y
+        Matrix(sideBySide: [classMeans, residualGradients] + [classOffsets, ownClassOffsets].compactMap { $0 })
     }
 
     /// The mean logit gradients M of the examples in a signal group (`SignalGroup`): the D×C block

@@ -3,11 +3,11 @@ import Linalg
 
 /// What rows of one grid may share under common random numbers, kept between rows: each seed's
 /// Bartlett factor U or its product Ŵ = U·Uᵀ (the same at every grid point: σ's only rescale
-/// W = S·Ŵ·S), each noise term's top eigenvalues under `--spectrum top`, and each noise term's
-/// reduction for the bordered phase engine (both the same at every SNR of a σ_z: σ_c touches only
-/// the signal rows). A hit returns exactly the numbers a recomputation would (same draw, same
-/// seeded Lanczos), so rows do not depend on which rows ran before them: resumed and sharded
-/// tables stay byte for byte equal to a single run.
+/// W = S·Ŵ·S), and each noise term's reduction for the bordered phase engine (the same at every
+/// SNR of a σ_z: σ_c touches only the signal rows). A hit returns exactly the numbers a
+/// recomputation would (same draw), so rows do not depend on which rows ran before them: resumed
+/// and sharded tables stay byte for byte equal to a single run. (`--spectrum top` computes the
+/// noise term's top in lockstep with the Hessian's, one pass over U for both, so it keeps none.)
 ///
 /// Entries are dropped least recently used first once their bytes pass `budgetBytes`
 /// (default ¼ of the memory budget, `SystemMemory.budgetBytes`).
@@ -15,14 +15,12 @@ public final class DrawReuse: @unchecked Sendable {
     struct FactorKey: Hashable { let seed: UInt64; let order: Int; let dimension: Int; var formed = false }
     private let lock = NSLock()
     private var factors = Recent<FactorKey, Matrix>(bytes: { 8 * Double($0.storage.count) })
-    private var noise = Recent<ModelConfiguration, [Double]>(bytes: { 8 * Double($0.count) })
     private var reductions = Recent<ModelConfiguration, NoiseReduction>(bytes: { $0.bytes })
     private var decisions: [(key: ModelConfiguration, value: Bool)] = []
     public let budgetBytes: Double
     /// Hits and misses of the caches, for benchmarks and tests.
     public var factorHits: Int { lock.withLock { factors.hits } }
     public var factorMisses: Int { lock.withLock { factors.misses } }
-    public var noiseHits: Int { lock.withLock { noise.hits } }
     public var reductionHits: Int { lock.withLock { reductions.hits } }
 
     public init(budgetBytes: Double = SystemMemory.budgetBytes / 4) { self.budgetBytes = budgetBytes }
@@ -41,14 +39,8 @@ public final class DrawReuse: @unchecked Sendable {
         }
     }
 
-    /// The noise term's top eigenvalues for `config`, computed by `compute` on a miss. The key is the
-    /// configuration with the signal's scales (σ_c, class lengths) blanked: they do not enter the noise term.
-    func noiseTop(_ config: ModelConfiguration, compute: () throws -> [Double]) rethrows -> [Double] {
-        try cached(\.noise, DrawReuse.noiseKey(config), compute: compute)
-    }
-
-    /// The noise term's reduction for `config` (`NoiseReduction`), computed by `compute` on a miss;
-    /// the same key as `noiseTop`.
+    /// The noise term's reduction for `config` (`NoiseReduction`), computed by `compute` on a miss,
+    /// under the configuration with the signal's scales blanked (`noiseKey`).
     func noiseReduction(_ config: ModelConfiguration, compute: () throws -> NoiseReduction) rethrows -> NoiseReduction {
         try cached(\.reductions, DrawReuse.noiseKey(config), compute: compute)
     }

@@ -91,7 +91,7 @@ public struct GramModel {
 
     /// The Gram of a dense model's own generators and hyperplane draw: the same X in both engines.
     public init(dense: DenseModel) {
-        let y = DenseModel.stacked([dense.generatorColumns, dense.hyperplaneGaussian()])
+        let y = Matrix(sideBySide: [dense.generatorColumns, dense.hyperplaneGaussian()])
         self.init(configuration: dense.configuration, logits: dense.logits, storage: .formed(BLAS.gram(y)), sampledByBartlett: false)
     }
 

@@ -43,8 +43,8 @@ public struct MemoryEstimate: Sendable {
         let m = nc + signal, order = m + rd
         var parts: [Part] = []
         let dense = config.mode == .dense || (config.mode == .auto && d < ModelConfiguration.denseCrossover * m)
-        // --spectrum top (Bartlett only): U and the block Lanczos bases (V and A·V of 15 blocks of 8, or
-        // 2k + 2b vectors), never W, K or the logit-gradient Gram.
+        // --spectrum top (Bartlett only): U and the block Lanczos bases (V and A·V of both runs, held
+        // together since they run in lockstep), never W, K or the logit-gradient Gram.
         let top = config.spectrum == .top && config.hessian == .paper && !dense && d >= order
         let statistics = (gramStatistics || config.hessian == .full) && !top
         if top {
@@ -54,7 +54,9 @@ public struct MemoryEstimate: Sendable {
             // C(C − 1) with offsets, 2C − 1 with own-class parts alone, C − 1 without.
             let signalRank = config.sigmaD > 0 ? c * (c - 1) : (config.sigmaS > 0 ? 2 * c - 1 : c - 1)
             let pairs = max(2 * c, signalRank + 1, Double(config.gradientPowerK))
-            parts.append(Part(name: "block Lanczos bases", bytes: 8 * 4 * order * max(120, 4 * pairs + 16), lower: [.examples, .classes]))
+            let b = Double(TopSpectrum.blockSize), blocks = Double(TopSpectrum.basisBlocks)
+            let bases = max(2 * pairs + 2 * b, blocks * b) + max(2 * max(c, 2) + 2 * b, blocks * b)
+            parts.append(Part(name: "block Lanczos bases", bytes: 8 * 2 * order * bases, lower: [.examples, .classes]))
             parts.append(Part(name: "coordinate chunks", bytes: 8 * 2 * 64 * (nc + c2), lower: [.examples, .classes]))
         } else if dense {
             parts.append(Part(name: "D×D matrices of the dense engine", bytes: 8 * 5 * d * d, lower: [.dimension]))

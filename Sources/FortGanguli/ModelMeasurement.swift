@@ -68,7 +68,7 @@ public enum ModelSimulation {
         switch config.resolvedMode {
         case .gram:
             let model = try GramModel(config, logits: logits, reuse: reuse)
-            result = model.factor != nil ? try TopSpectrum.measure(model, reuse: reuse) : try measure(model, gramStatistics: gramStatistics)
+            result = model.factor != nil ? try TopSpectrum.measure(model) : try measure(model, gramStatistics: gramStatistics)
         default: result = try measure(DenseModel(config, logits: logits), gramStatistics: gramStatistics)
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -137,7 +137,7 @@ public struct ModelTheory: Sendable {
         }
         if config.resolvedMode != .gram { try DenseModel.checkMemory(config) }
         let (means, offsets, own) = DenseModel.signalGenerators(config)
-        return BLAS.gram(DenseModel.stacked([means] + [offsets, own].compactMap { $0 }))
+        return BLAS.gram(Matrix(sideBySide: [means] + [offsets, own].compactMap { $0 }))
     }
 
     /// Rows R of the upper-triangular Bartlett factor U with W = U·Uᵀ that `Wishart.bartlett` draws

@@ -52,35 +52,118 @@ public enum BlockLanczos {
     /// `LanczosError.notConverged` with the Ritz values and relative residuals reached.
     public static func largest(_ op: any SymmetricOperator, count k: Int, blockSize: Int? = nil, basisSize: Int? = nil,
                                tolerance: Double = 1e-8, maxApplications: Int, seed: UInt64, start: Matrix? = nil) throws -> Result {
-        let n = op.dimension
-        for (name, ok, range) in [("count", k >= 1, "at least 1"), ("tolerance", tolerance > 0 && tolerance.isFinite, "positive"),
-                                  ("maxApplications", maxApplications >= 1, "at least 1")] where !ok {
-            throw LanczosError.invalidArgument("\(name) must be \(range)")
+        if let dense = op as? Matrix {
+            _ = try Iteration.shape(dimension: dense.dimension, count: k, blockSize: blockSize, basisSize: basisSize,
+                                    tolerance: tolerance, maxApplications: maxApplications, start: start)
+            return try denseLargest(dense, count: k, applications: 0)
         }
-        if let s = blockSize, s < 1 { throw LanczosError.invalidArgument("blockSize must be at least 1") }
-        if let start, start.rows != n { throw LanczosError.invalidArgument("start has \(start.rows) rows; the operator has dimension \(n)") }
-        guard k <= n else { throw LanczosError.countExceedsDimension(count: k, dimension: n) }
-        let b = min(blockSize ?? max(k, 2), n)
-        let capacity = min(max(basisSize ?? max(2 * k + 2 * b, 4 * b), k + b), n)
-        if let dense = op as? Matrix { return try denseLargest(dense, count: k, applications: 0) }
-        if n <= capacity { return try denseLargest(op.assembled(block: b, symmetrised: true), count: k, applications: n, blockApplications: (n + b - 1) / b) }
+        var run = try Iteration(dimension: op.dimension, count: k, blockSize: blockSize, basisSize: basisSize, tolerance: tolerance,
+                                maxApplications: maxApplications, seed: seed, start: start)
+        while run.result == nil { try run.advance(op.applyBlock(run.block)) }
+        return run.result!
+    }
 
-        let random = RandomStream(seed: seed, stream: 0x426c_6f63_6b4c_616e)  // "BlockLan"
-        var first = random.gaussianMatrix(rows: n, cols: b)
-        if let start {
-            let c = min(start.cols, b)
-            first.storage.replaceSubrange(0..<(n * c), with: start.storage[0..<(n * c)])
+    /// Several `largest` runs advanced in lockstep, for operators whose products are cheaper taken
+    /// together: `apply` gets each unfinished run's next block (nil for finished runs) and returns
+    /// the products in the same places, e.g. K·X and E·Y from one pass over a triangular factor
+    /// they share (`TopSpectrum`). Given the same products, each run takes exactly the steps it
+    /// takes alone (`testRunsTogetherEqualRunsAlone`).
+    public static func largestTogether(_ runs: [Iteration], apply: ([Matrix?]) -> [Matrix?]) throws -> [Result] {
+        var runs = runs
+        while runs.contains(where: { $0.result == nil }) {
+            let products = apply(runs.map { $0.result == nil ? $0.block : nil })
+            precondition(products.count == runs.count, "apply returned \(products.count) products for \(runs.count) runs")
+            for i in runs.indices where runs[i].result == nil {
+                guard let product = products[i] else { preconditionFailure("apply returned no product for run \(i)") }
+                try runs[i].advance(product)
+            }
         }
-        var q = try orthonormalBlock(first, against: Matrix(rows: n, cols: 0), used: 0, random: random).q
+        return runs.map { $0.result! }
+    }
+
+    /// One `largest` run as a state machine: apply the operator to `block`, pass the product to
+    /// `advance`, and repeat until `result` is set. `largest` drives one run; `largestTogether`
+    /// drives several whose products share a pass.
+    public struct Iteration {
+        /// The next block to apply the operator to (meaningless once `result` is set).
+        public private(set) var block: Matrix
+        /// The Ritz pairs, once converged.
+        public private(set) var result: Result?
+
+        let n: Int, k: Int, b: Int, capacity: Int, tolerance: Double, maxApplications: Int
+        let random: RandomStream
         // V and A·V in place, `used` columns filled (no copies as the basis grows).
-        var v = Matrix(rows: n, cols: capacity), av = Matrix(rows: n, cols: capacity)
+        var v = Matrix(rows: 0, cols: 0), av = Matrix(rows: 0, cols: 0)
         var used = 0
         var h = Matrix(rows: 0, cols: 0)
         var applications = 0, blocks = 0
-        while true {
-            let aq = op.applyBlock(q)
+        /// When the basis would span all of Rⁿ: the operator's columns gathered so far (A·e_j, j < `assembledColumns`).
+        var assembled: Matrix? = nil
+        var assembledColumns = 0
+
+        /// Checks the arguments; the block size and basis capacity `largest` uses.
+        static func shape(dimension n: Int, count k: Int, blockSize: Int?, basisSize: Int?, tolerance: Double,
+                          maxApplications: Int, start: Matrix?) throws -> (b: Int, capacity: Int) {
+            for (name, ok, range) in [("count", k >= 1, "at least 1"), ("tolerance", tolerance > 0 && tolerance.isFinite, "positive"),
+                                      ("maxApplications", maxApplications >= 1, "at least 1")] where !ok {
+                throw LanczosError.invalidArgument("\(name) must be \(range)")
+            }
+            if let s = blockSize, s < 1 { throw LanczosError.invalidArgument("blockSize must be at least 1") }
+            if let start, start.rows != n { throw LanczosError.invalidArgument("start has \(start.rows) rows; the operator has dimension \(n)") }
+            guard k <= n else { throw LanczosError.countExceedsDimension(count: k, dimension: n) }
+            let b = min(blockSize ?? max(k, 2), n)
+            return (b, min(max(basisSize ?? max(2 * k + 2 * b, 4 * b), k + b), n))
+        }
+
+        /// A run with `largest`'s arguments, for an operator of `dimension` n.
+        public init(dimension n: Int, count k: Int, blockSize: Int? = nil, basisSize: Int? = nil, tolerance: Double = 1e-8,
+                    maxApplications: Int, seed: UInt64, start: Matrix? = nil) throws {
+            (b, capacity) = try Iteration.shape(dimension: n, count: k, blockSize: blockSize, basisSize: basisSize,
+                                                tolerance: tolerance, maxApplications: maxApplications, start: start)
+            (self.n, self.k, self.tolerance, self.maxApplications) = (n, k, tolerance, maxApplications)
+            random = RandomStream(seed: seed, stream: 0x426c_6f63_6b4c_616e)  // "BlockLan"
+            if n <= capacity {
+                assembled = Matrix(rows: n, cols: n)
+                block = Iteration.identityColumns(n, from: 0, count: min(b, n))
+                return
+            }
+            var first = random.gaussianMatrix(rows: n, cols: b)
+            if let start {
+                let c = min(start.cols, b)
+                first.storage.replaceSubrange(0..<(n * c), with: start.storage[0..<(n * c)])
+            }
+            block = try orthonormalBlock(first, against: Matrix(rows: n, cols: 0), used: 0, random: random).q
+            v = Matrix(rows: n, cols: capacity)
+            av = Matrix(rows: n, cols: capacity)
+        }
+
+        static func identityColumns(_ n: Int, from j: Int, count w: Int) -> Matrix {
+            var e = Matrix(rows: n, cols: w)
+            for c in 0..<w { e[j + c, c] = 1 }
+            return e
+        }
+
+        /// Takes A·`block`: extends the basis and either sets `result` or the next `block`.
+        public mutating func advance(_ aq: Matrix) throws {
+            precondition(result == nil, "the run has converged")
+            let q = block
             let w = q.cols
             precondition(aq.rows == n && aq.cols == w, "applyBlock returned \(aq.rows)×\(aq.cols), not \(n)×\(w)")
+            if var a = assembled {
+                // The basis would span Rⁿ: gather A's columns and solve densely, as `assembled(block:symmetrised:)` does.
+                a.storage.replaceSubrange((assembledColumns * n)..<((assembledColumns + w) * n), with: aq.storage)
+                assembledColumns += w
+                blocks += 1
+                if assembledColumns < n {
+                    assembled = a
+                    block = Iteration.identityColumns(n, from: assembledColumns, count: min(b, n - assembledColumns))
+                    return
+                }
+                assembled = nil
+                symmetrise(&a)
+                result = try denseLargest(a, count: k, applications: n, blockApplications: blocks)
+                return
+            }
             applications += w
             blocks += 1
             try requireFinite(aq.storage, "block Lanczos (operator product)")
@@ -125,14 +208,15 @@ public enum BlockLanczos {
             }
             if shown == k && (estimates.allSatisfy({ $0 <= tolerance * scale }) || used == n) {
                 // Confirm with the explicit residuals ‖A·x − θ·x‖ from the stored products.
-                let top = leadingColumns(y, k)
+                let top = y.columns(0..<k)
                 var x = Matrix(rows: n, cols: k), r = Matrix(rows: n, cols: k)
                 BLAS.accumulateBlock(v, rows: 0..<n, cols: 0..<used, top, rows: 0..<used, cols: 0..<k, into: &x, at: 0, 0)
                 BLAS.accumulateBlock(av, rows: 0..<n, cols: 0..<used, top, rows: 0..<used, cols: 0..<k, into: &r, at: 0, 0)
                 for j in 0..<k { for i in 0..<n { r.storage[i + j * n] -= theta[j] * x.storage[i + j * n] } }
                 let residuals = (0..<k).map { j in BLAS.dot(r.column(j), r.column(j)).squareRoot() }
                 if residuals.allSatisfy({ $0 <= tolerance * scale }) || used == n {
-                    return Result(values: theta, vectors: x, residuals: residuals, applications: applications, blockApplications: blocks)
+                    result = Result(values: theta, vectors: x, residuals: residuals, applications: applications, blockApplications: blocks)
+                    return
                 }
                 estimates = residuals
             }
@@ -143,7 +227,8 @@ public enum BlockLanczos {
             if used + next.q.cols > capacity {
                 // Thick restart on the leading Ritz vectors; `next` is orthogonal to the whole old basis.
                 let keep = min(capacity - next.q.cols, k + (capacity - k) / 2)
-                let yk = leadingColumns(y, keep)
+                let yk = y.columns(0..<keep)
+                let (n, used) = (n, used)
                 func rotate(_ m: inout Matrix) {
                     var rotated = Matrix(rows: n, cols: keep)
                     BLAS.accumulateBlock(m, rows: 0..<n, cols: 0..<used, yk, rows: 0..<used, cols: 0..<keep, into: &rotated, at: 0, 0)
@@ -152,9 +237,9 @@ public enum BlockLanczos {
                 rotate(&v)
                 rotate(&av)
                 h = BLAS.multiply(yk, transposeA: true, BLAS.multiply(h, yk))
-                used = keep
+                self.used = keep
             }
-            q = next.q
+            block = next.q
         }
     }
 
@@ -234,10 +319,6 @@ public enum BlockLanczos {
     }
 
     static func frobenius(_ a: Matrix) -> Double { BLAS.dot(a.storage, a.storage).squareRoot() }
-
-    static func leadingColumns(_ a: Matrix, _ count: Int) -> Matrix {
-        Matrix(rows: a.rows, cols: count, storage: Array(a.storage[0..<(a.rows * count)]))
-    }
 
     /// The projected matrix grown by the new block's coupling C = [V, Q]ᵀ·A·Q (its last rows are QᵀAQ),
     /// symmetrised.

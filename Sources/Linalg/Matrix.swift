@@ -30,6 +30,18 @@ public struct Matrix: Equatable, Sendable {
         for j in 0..<cols { for i in 0..<rows { storage[i + j * rows] = element(i, j) } }
     }
 
+    /// Matrices with equal row counts side by side (`parts` not empty).
+    public init(sideBySide parts: [Matrix]) {
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.rows == parts[0].rows }, "side by side needs matrices with equal row counts")
+        self.init(rows: parts[0].rows, cols: parts.reduce(0) { $0 + $1.cols }, storage: parts.flatMap(\.storage))
+    }
+
+    /// The columns in `range`, a copy.
+    public func columns(_ range: Range<Int>) -> Matrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= cols, "columns \(range) outside 0..<\(cols)")
+        return Matrix(rows: rows, cols: range.count, storage: Array(storage[(range.lowerBound * rows)..<(range.upperBound * rows)]))
+    }
+
     /// The n×n identity.
     public static func identity(_ n: Int) -> Matrix {
         Matrix(rows: n, cols: n) { i, j in i == j ? 1 : 0 }

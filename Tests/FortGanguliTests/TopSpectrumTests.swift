@@ -70,8 +70,8 @@ final class TopSpectrumTests: XCTestCase {
         XCTAssertEqual(m.spectrum, .full)
     }
 
-    /// A grid's rows share the seed's factor and the noise term across σ_c, and get the numbers a
-    /// fresh run gets, bit for bit.
+    /// A grid's rows share the seed's factor across σ_c, and get the numbers a fresh run gets, bit
+    /// for bit.
     func testReuseAcrossGridPointsChangesNoNumber() throws {
         let reuse = DrawReuse()
         for sigmaC in [0.3, 1.0, 3.0] {
@@ -84,7 +84,22 @@ final class TopSpectrumTests: XCTestCase {
         }
         XCTAssertEqual(reuse.factorMisses, 1)
         XCTAssertEqual(reuse.factorHits, 2)
-        XCTAssertEqual(reuse.noiseHits, 2)
+    }
+
+    /// The trace's diagonal blocks of W, from one pass over U's columns, equal the products of U's
+    /// row panels (`entries`) to round-off, for blocks at the start, middle and end of U.
+    func testDiagonalBlocksEqualRowPanelProducts() throws {
+        let c = configuration { ($0.examples, $0.classes, $0.dimension, $0.spectrum) = (70, 4, 1_000_000, .top) }
+        let w = try XCTUnwrap(try GramModel(c).factor)
+        let size = c.classes, blocks = [0, 3, 17, w.order / size - 1]
+        let diagonal = w.diagonalBlocks(blocks, size: size)
+        XCTAssertEqual(diagonal.keys.sorted(), blocks)
+        for (a, value) in diagonal {
+            let rows = (a * size)..<((a + 1) * size)
+            let reference = w.entries(rows: rows, cols: rows)
+            XCTAssertLessThan(value.maxAbsDifference(reference), 1e-14 * reference.maxAbs, "block \(a)")
+            XCTAssertEqual(value, value.transposed)
+        }
     }
 
     /// Memory: top holds U and the Lanczos bases, so N = 2000, C = 10 at D = 10⁹ (m = 20 010) needs

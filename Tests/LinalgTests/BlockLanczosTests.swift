@@ -128,4 +128,34 @@ final class BlockLanczosTests: XCTestCase {
         XCTAssertEqual(r1.values, r2.values)
         XCTAssertEqual(r1.vectors, r2.vectors)
     }
+
+    /// Runs in lockstep give each run exactly what it gives alone (values, vectors and counts), on
+    /// the Krylov path and on the dense path (n ≤ basis), with runs finishing at different steps.
+    func testRunsTogetherEqualRunsAlone() throws {
+        let a = try planted((0..<300).map { 1 / Double($0 + 1) }, seed: 29)
+        let b = try planted((0..<200).map { Double($0 % 17) + 0.01 * Double($0) }, seed: 31)
+        let small = try planted((0..<12).map { Double($0) }, seed: 37)
+        let problems: [(Matrix, Int, Int, UInt64)] = [(a, 6, 4, 3), (b, 3, 8, 5), (small, 2, 4, 7)]
+        let alone = try problems.map { m, k, block, seed in
+            try BlockLanczos.largest(operatorOf(m), count: k, blockSize: block, tolerance: 1e-10, maxApplications: 5000, seed: seed)
+        }
+        let runs = try problems.map { m, k, block, seed in
+            try BlockLanczos.Iteration(dimension: m.rows, count: k, blockSize: block, tolerance: 1e-10, maxApplications: 5000, seed: seed)
+        }
+        var calls = 0
+        let together = try BlockLanczos.largestTogether(runs) { blocks in
+            calls += 1
+            return zip(problems, blocks).map { p, x in x.map { BLAS.multiply(p.0, $0) } }
+        }
+        XCTAssertEqual(calls, alone.map(\.blockApplications).max())
+        XCTAssertNotEqual(alone[0].blockApplications, alone[1].blockApplications, "the runs should end at different steps")
+        for (x, y) in zip(alone, together) {
+            XCTAssertEqual(x.values, y.values)
+            XCTAssertEqual(x.vectors, y.vectors)
+            XCTAssertEqual(x.applications, y.applications)
+            XCTAssertEqual(x.blockApplications, y.blockApplications)
+        }
+        XCTAssertEqual(together[2].applications, 12, "n ≤ basis: the operator is assembled and solved densely")
+        XCTAssertEqual(together[2].values[0], 11, accuracy: 1e-12)
+    }
 }

@@ -126,6 +126,23 @@ final class SpectralToolsTests: XCTestCase {
         XCTAssertEqual(off, 0, accuracy: 4 * (dof / Double(samples)).squareRoot())
     }
 
+    /// U·Uᵀ·X in one pass over column panels equals two `dtrmm` to round-off, for an order that
+    /// ends inside a panel and for one column; the Bartlett factor stores its zeros below the
+    /// diagonal (what the panels read), and order 0 is empty.
+    func testGramTimesInOnePassEqualsTwoTriangularMultiplies() throws {
+        let n = 700
+        let u = Wishart.bartlettFactor(order: n, degreesOfFreedom: 1e6, stream: RandomStream(seed: 41))
+        for j in 0..<n { for i in (j + 1)..<n { XCTAssertEqual(u[i, j], 0) } }
+        XCTAssertEqual(Wishart.bartlettFactor(order: 0, degreesOfFreedom: 3, stream: RandomStream(seed: 1)).storage, [])
+        for (index, width) in [9, 1].enumerated() {
+            let x = RandomStream(seed: 50 + UInt64(index)).gaussianMatrix(rows: n, cols: width)
+            var reference = x
+            Triangular.multiplyUpper(u, transpose: true, &reference)
+            Triangular.multiplyUpper(u, &reference)
+            XCTAssertLessThan(Triangular.gramTimes(upper: u, x).maxAbsDifference(reference), 1e-13 * reference.maxAbs)
+        }
+    }
+
     func testCholeskyAndTriangularSolve() throws {
         let a = symmetric(6, seed: 7)
         let r = try Triangular.cholesky(a)
