@@ -11,10 +11,11 @@ deps:
 build: deps
 	swift build -c release
 
-# Notebooks first (on tiny data), then the XCTest suite, whose summary closes the log.
+# Notebooks first (on tiny data), then the XCTest suite, whose summary closes the log. The suite
+# runs under the OpenBLAS kernels the tool chooses for itself (`fortganguli environment`).
 test: deps
 	scripts/test-notebooks.sh
-	swift test --disable-swift-testing
+	eval "$$($(BIN) environment --exports)" && swift test --disable-swift-testing
 
 reproduce: build
 	$(BIN) reproduce --output $(RESULTS)

@@ -137,6 +137,34 @@ public enum BLAS {
     }
 }
 
+extension BLAS {
+    /// The CPU family OpenBLAS's kernels were chosen for (`openblas_get_corename`: "SkylakeX",
+    /// "Haswell", "Prescott", …).
+    public static var kernelCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+
+    /// The environment variable through which OpenBLAS takes its kernels' CPU family; it is read once,
+    /// when the library loads.
+    public static let coreTypeVariable = "OPENBLAS_CORETYPE"
+
+    /// The kernels to ask OpenBLAS for (the value of `OPENBLAS_CORETYPE`) when its run-time detection
+    /// fell back to the generic Prescott (SSE3) kernels on a CPU with AVX2 or AVX-512, or nil when
+    /// there is nothing to mend: the detection found a family, the CPU is that old, or
+    /// `OPENBLAS_CORETYPE` is set already (a choice that stands).
+    ///
+    /// Debian 12's OpenBLAS 0.3.21 falls back so on CPUs newer than itself (an Intel Xeon with
+    /// AVX-512 FP16 here; OpenBLAS issue 4267, mended in 0.3.25): every `dgemm` and tridiagonal
+    /// reduction then takes about twice as long (the 3000×3000 eigenvalues 2.0 s against 1.3 s,
+    /// `measure` on the 784-256-256-10 MLP 23 s against 13 s). SkylakeX's kernels run on any CPU
+    /// with AVX-512 F, DQ, BW, VL and CD; Haswell's on any with AVX2 and FMA.
+    public static func kernelOverride(core: String = kernelCore,
+                                      environment: [String: String] = ProcessInfo.processInfo.environment,
+                                      avx512: Bool = cn_cpu_has_avx512() != 0,
+                                      avx2: Bool = cn_cpu_has_avx2_fma() != 0) -> String? {
+        guard core == "Prescott", environment[coreTypeVariable] == nil else { return nil }
+        return avx512 ? "SkylakeX" : avx2 ? "Haswell" : nil
+    }
+}
+
 extension Matrix {
     /// Copies the lower triangle onto the upper one.
     public mutating func symmetrizeFromLower() {

@@ -10,12 +10,13 @@ struct FortGanguliCommand: ParsableCommand {
         subcommands: [SimulateCommand.self, SweepCommand.self, TheoryCommand.self, PhaseCommand.self, ReproduceCommand.self,
                       TrainCommand.self, MeasureCommand.self, TrajectoryCommand.self, ScaleSweepCommand.self, CompareCommand.self,
                       GoldilocksCommand.self, SubspaceTrainCommand.self, JammingCommand.self, JammingSpectrumCommand.self,
-                      CriticalCommand.self, EmbedCommand.self, CondenseCommand.self, MergeCommand.self])
+                      CriticalCommand.self, EmbedCommand.self, CondenseCommand.self, MergeCommand.self, EnvironmentCommand.self])
 
     /// Parses, runs, and reports every failure in one line on standard error (`Error: …`) with a
     /// non-zero status: 1 for the tool's own errors, 64 for a command line it cannot parse (the
     /// usage stays behind `--help`), 130 for an interruption.
     static func main() {
+        BLASKernels.restartIfGeneric()
         var command: ParsableCommand
         do { command = try parseAsRoot() } catch { fail(error) }
         Invocation.command = type(of: command).configuration.commandName ?? "fortganguli"

@@ -5,6 +5,40 @@ import XCTest
 final class CommandLineTests: ToolTestCase {
     let small = ["--examples", "40", "--dimension", "120", "--classes", "5"]
 
+    /// The tool never runs OpenBLAS's generic Prescott kernels on a CPU with AVX2 and FMA, unless
+    /// told to: it sets OPENBLAS_CORETYPE and runs itself again when OpenBLAS's detection falls back.
+    func testToolChoosesKernelsForItsCPUUnlessTold() throws {
+        func environment(_ r: [String: String] = [:]) -> [String: String] {
+            ProcessInfo.processInfo.environment.filter { $0.key != "OPENBLAS_CORETYPE" && $0.key != "FORTGANGULI_CORETYPE_SET" }
+                .merging(r) { $1 }
+        }
+        func runClean(_ arguments: [String], _ extra: [String: String] = [:]) throws -> String {
+            let p = Process()
+            (p.executableURL, p.arguments, p.environment) = (binary, arguments, environment(extra))
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            return String(decoding: data, as: UTF8.self)
+        }
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? []
+        let report = try runClean(["environment"])
+        XCTAssertTrue(report.contains("BLAS: ") && report.contains("openblas"), report)
+        let kernels = report.split(separator: "\n").first { $0.hasPrefix("kernels: ") } ?? ""
+        if flags.contains("avx2") && flags.contains("fma") {
+            XCTAssertFalse(kernels.hasPrefix("kernels: Prescott"), String(kernels))
+        }
+        let exports = try runClean(["environment", "--exports"])
+        XCTAssertEqual(exports.isEmpty, !kernels.contains("set by fortganguli"), exports)
+        // A choice in the environment stands, and nothing is exported for it.
+        let told = try runClean(["environment"], ["OPENBLAS_CORETYPE": "Prescott"])
+        XCTAssertTrue(told.contains("kernels: Prescott (OPENBLAS_CORETYPE=Prescott, from the environment)"), told)
+        XCTAssertEqual(try runClean(["environment", "--exports"], ["OPENBLAS_CORETYPE": "Prescott"]), "")
+    }
+
     func testSameSeedGivesIdenticalFiles() throws {
         let dir = try temporaryFolder()
         let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path

@@ -9,6 +9,18 @@ final class LinalgTests: XCTestCase {
         XCTAssertTrue(p.config.contains("OpenBLAS"), "openblas_get_config says \(p.config)")
     }
 
+    /// Generic kernels are mended only when OpenBLAS fell back to them on a CPU with better ones,
+    /// and never over a choice made in the environment.
+    func testKernelOverrideOnlyMendsTheGenericFallback() {
+        XCTAssertEqual(BLAS.kernelOverride(core: "Prescott", environment: [:], avx512: true, avx2: true), "SkylakeX")
+        XCTAssertEqual(BLAS.kernelOverride(core: "Prescott", environment: [:], avx512: false, avx2: true), "Haswell")
+        XCTAssertNil(BLAS.kernelOverride(core: "Prescott", environment: [:], avx512: false, avx2: false))
+        XCTAssertNil(BLAS.kernelOverride(core: "Prescott", environment: ["OPENBLAS_CORETYPE": "Prescott"], avx512: true, avx2: true))
+        for core in ["SkylakeX", "Cooperlake", "Haswell", "Zen", "SapphireRapids"] {
+            XCTAssertNil(BLAS.kernelOverride(core: core, environment: [:], avx512: true, avx2: true), core)
+        }
+    }
+
     func randomMatrix(_ r: Int, _ c: Int, seed: UInt64) -> Matrix {
         RandomStream(seed: seed).gaussianMatrix(rows: r, cols: c)
     }
