@@ -82,6 +82,22 @@ final class DataTests: XCTestCase {
         }
     }
 
+    /// Converting only the first n of each label gives what converting all and then taking the
+    /// class subset and the balanced subset gives, and a short class is refused the same way.
+    func testFirstPerClassLoadsWhatBalancedKeeps() throws {
+        let all = try IDX.load(folder: Self.fixture, split: .test)
+        for n in [1, 7, 30] {
+            let some = try IDX.load(folder: Self.fixture, split: .test, firstPerClass: n)
+            XCTAssertEqual(some.count, 10 * n)
+            XCTAssertEqual(try some.balanced(perClass: n), try all.balanced(perClass: n))
+            XCTAssertEqual(try some.subset(classes: [4, 1]).balanced(perClass: n), try all.subset(classes: [4, 1]).balanced(perClass: n))
+        }
+        let over = try IDX.load(folder: Self.fixture, split: .test, firstPerClass: 31)
+        XCTAssertEqual(over, all)
+        XCTAssertEqual(message { try over.balanced(perClass: 31) }, message { try all.balanced(perClass: 31) })
+        XCTAssertNotNil(message { try over.balanced(perClass: 31) })
+    }
+
     func testGzipInflatesFixtureAndRejectsDamagedStreams() throws {
         let gz = try Data(contentsOf: Self.fixture.appendingPathComponent("t10k-images-idx3-ubyte.gz"))
         XCTAssertTrue(Gzip.isGzip(gz))

@@ -82,7 +82,7 @@ struct CompareCommand: ParsableCommand {
                       classes: read.source.classes, architecture: nil)
             (m, name) = (try NetworkMeasurement(source: read.source), read.name)
         } else {
-            let data = try dataOptions.load()
+            let data = try dataOptions.load(firstPerClass: measurement.perClass.value)
             let (network, _) = try Checkpoint.read(URL(fileURLWithPath: checkpoint!))
             try network.check(against: data)
             let (x, y) = try measurement.subset(data)
@@ -106,7 +106,7 @@ struct CompareCommand: ParsableCommand {
     /// Every checkpoint of a run, one row each (the real Figs. 7 and 8 beside the models calibrated along training).
     func compareRun(_ run: String, _ settings: MeasurementSettings) throws {
         let folder = try RunFolder(run)
-        let data = try dataOptions.load()
+        let data = try dataOptions.load(firstPerClass: measurement.perClass.value)
         let (x, y) = try measurement.subset(data)
         let first = try folder.network(step: folder.steps[0], data: data)
         try check(settings, parameters: try modelParameters(first.parameters.count), examples: y.count, classes: data.classes,

@@ -124,7 +124,7 @@ struct MeasureCommand: ParsableCommand {
             defer { folder.abandon() }
             try write(m, name: name, to: folder)
         } else {
-            let data = try dataOptions.load()
+            let data = try dataOptions.load(firstPerClass: measurement.perClass.value)
             let (network, _) = try Checkpoint.read(URL(fileURLWithPath: source.checkpoint!))
             try network.check(against: data)
             let (x, y) = try measurement.subset(data)

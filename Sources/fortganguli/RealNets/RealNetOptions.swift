@@ -15,8 +15,11 @@ struct DataOptions: ParsableArguments {
     var classSubset: String?
 
     /// Loads the split, applying the class subset. A regression set (`fit1d`, real-valued targets)
-    /// is refused unless the command fits targets (`regression: true`).
-    func load(test: Bool = false, regression: Bool = false) throws -> Dataset {
+    /// is refused unless the command fits targets (`regression: true`). A command that keeps only the
+    /// first n examples of each class (`Dataset.balanced`) passes `firstPerClass` n, so IDX files
+    /// convert only those (a superset of what the class subset and `balanced` keep, which they then
+    /// apply unchanged).
+    func load(test: Bool = false, regression: Bool = false, firstPerClass: Int? = nil) throws -> Dataset {
         var d: Dataset
         if data == "fit1d" || data.hasPrefix("fit1d:") {
             guard regression else {
@@ -33,12 +36,13 @@ struct DataOptions: ParsableArguments {
             return test ? try CurveFit.teacher(examples: 201) : try CurveFit.teacher(examples: n)
         }
         switch data {
-        case "fashion-mnist": d = try IDX.load(folder: IDX.debianFashionMNIST, split: test ? .test : .train)
+        case "fashion-mnist": d = try IDX.load(folder: IDX.debianFashionMNIST, split: test ? .test : .train, firstPerClass: firstPerClass)
         case "sphere": d = try Synthetic.sphere(examples: test ? 1000 : 5000, dimension: 784, classes: 10, seed: test ? 1 : 0)
         case "mixture": d = try Synthetic.mixture(examples: test ? 1000 : 5000, dimension: 784, classes: 10, separation: 1, seed: test ? 1 : 0)
         default:
             if data.hasPrefix("mnist:") {
-                d = try IDX.load(folder: URL(fileURLWithPath: String(data.dropFirst(6))), split: test ? .test : .train)
+                d = try IDX.load(folder: URL(fileURLWithPath: String(data.dropFirst(6))), split: test ? .test : .train,
+                             firstPerClass: firstPerClass)
             } else if data.hasPrefix("cifar10:") {
                 d = try CIFAR10.load(folder: URL(fileURLWithPath: String(data.dropFirst(8))), split: test ? .test : .train)
             } else {
@@ -46,7 +50,7 @@ struct DataOptions: ParsableArguments {
                 guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir), isDir.boolValue else {
                     throw ToolError("--data \(data) is neither a known data set (fashion-mnist, mnist:DIR, cifar10:DIR, sphere, mixture, fit1d[:N]) nor a folder of IDX files")
                 }
-                d = try IDX.load(folder: URL(fileURLWithPath: data), split: test ? .test : .train)
+                d = try IDX.load(folder: URL(fileURLWithPath: data), split: test ? .test : .train, firstPerClass: firstPerClass)
             }
         }
         if let s = classSubset {

@@ -18,7 +18,7 @@ struct TrajectoryCommand: ParsableCommand {
     func run() throws {
         let shard = try sharding.resolve()
         let run = try RunFolder(runFolder)
-        let data = try dataOptions.load()
+        let data = try dataOptions.load(firstPerClass: measurement.perClass.value)
         let (x, y) = try measurement.subset(data)
         var s = measurement.settings
         (s.densityProbes, s.hTermTopK) = (0, 0)   // neither is in the row
