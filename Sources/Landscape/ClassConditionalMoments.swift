@@ -262,28 +262,45 @@ public struct ClassConditionalMoments: Sendable {
     }
 
     /// Gram of the within-class residuals e^μ_k = J^μ_k − m_{k,y_μ}, (N·C)×(N·C), index μ·C + k:
-    /// K − R − Rᵀ + M with R[μk, νl] = J^μ_k·m_{l,y_ν} and M[μk, νl] = m_{k,y_μ}·m_{l,y_ν}, all block sums of K.
+    /// K − R − Rᵀ + M with R[μk, νl] = J^μ_k·m_{l,y_ν} and M[μk, νl] = m_{k,y_μ}·m_{l,y_ν}, all block sums of K
+    /// (`ClassMeanProducts`).
     public static func withinClassResidualGram(_ source: LogitGradientGram) -> Matrix {
+        let c = source.classes, y = source.labels, k = source.gram
+        let products = ClassMeanProducts(source)
+        let (r, means) = (products.r, products.means)
+        return Matrix(rows: k.rows, cols: k.cols) { i, j in
+            let (ki, kj) = ((i % c) * c + y[i / c], (j % c) * c + y[j / c])
+            return k[i, j] - r[i, kj] - r[j, ki] + means[ki, kj]
+        }
+    }
+}
+
+/// The logit gradients' products with the class-conditional means m_{k,a} (the mean of J^μ_k over
+/// the examples μ of class a), from the Gram alone: R[μ·C + l, k·C + a] = J^μ_l·m_{k,a} ((N·C)×C²) and
+/// M[k·C + a, l·C + b] = m_{k,a}·m_{l,b} (C²×C²). Example μ's logit k has its own class mean in column
+/// k·C + y_μ, so the within-class residuals e^μ_k = J^μ_k − m_{k,y_μ} are J·(I − E·Indᵀ) with Ind the
+/// (N·C)×C² indicator of those columns and E = Ind/n_a, and their Gram is
+/// K − Ind·Rᵀ − R·Indᵀ + Ind·M·Indᵀ.
+struct ClassMeanProducts {
+    let r: Matrix
+    let means: Matrix
+
+    init(_ source: LogitGradientGram) {
         let (n, c) = (source.examples, source.classes)
         let k = source.gram, y = source.labels, counts = source.classCounts
         let size = n * c
-        // r[μk, (l, b)] = J^μ_k·m_{l,b}.
         var r = Matrix(rows: size, cols: c * c)
         for col in 0..<size {
             let target = (col % c) * c + y[col / c]
             let inverse = 1 / Double(counts[y[col / c]])
             for row in 0..<size { r[row, target] += k[row, col] * inverse }
         }
-        // M[(k,a),(l,b)] = m_{k,a}·m_{l,b} = Σ_{μ∈a} r[μk, (l,b)] / n_a.
         var means = Matrix(rows: c * c, cols: c * c)
         for row in 0..<size {
             let target = (row % c) * c + y[row / c]
             let inverse = 1 / Double(counts[y[row / c]])
             for col in 0..<(c * c) { means[target, col] += r[row, col] * inverse }
         }
-        return Matrix(rows: size, cols: size) { i, j in
-            let (ki, kj) = ((i % c) * c + y[i / c], (j % c) * c + y[j / c])
-            return k[i, j] - r[i, kj] - r[j, ki] + means[ki, kj]
-        }
+        (self.r, self.means) = (r, means)
     }
 }

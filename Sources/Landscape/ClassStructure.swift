@@ -103,7 +103,7 @@ public struct ClassStructure: Sendable {
         return counts
     }
 
-    /// The decomposition of `source`. Cost: three (N·C)×(N·C) tridiagonal reductions (G, the within
+    /// The decomposition of `source`. Cost: three (N·(C − 1))-square tridiagonal reductions (G, the within
     /// term, the bulk), plus O((N·C)²·C²) products.
     public init(_ source: LogitGradientGram) throws {
         let (n, c) = (source.examples, source.classes)
@@ -129,9 +129,11 @@ public struct ClassStructure: Sendable {
             for cp in 0..<c where cp != a { beta[a * c + cp, a] = (mass[a * c + cp] / total).squareRoot() }
         }
 
-        // The between term in its basis, M = basisᵀĜ·basis (C²×C²), and the two between levels' small matrices.
-        let gb = BLAS.multiply(g, basis)                                    // Ĝ·basis, size × C²
-        let between = BLAS.multiply(basis, transposeA: true, gb)             // C² × C²
+        // Ĝ = Q·Ĝ′·Qᵀ (`GaussNewtonCoordinates`: its N null vectors taken out), so the basis enters
+        // Ĝ′'s coordinates as Z = Qᵀ·basis, and the between term in its basis is M = Zᵀ·Ĝ′·Z (C²×C²).
+        let z = coordinates.reduced(basis)
+        let gz = BLAS.multiply(g, z)                                         // Ĝ′·Z, n′ × C²
+        let between = BLAS.multiply(z, transposeA: true, gz)                 // C² × C²
         let classMatrix = BLAS.multiply(beta, transposeA: true, BLAS.multiply(between, beta))
         var crossProjector = Matrix(rows: c * c, cols: c * c)                // blockdiag_a(I − β_aβ_aᵀ) on c′ ≠ a
         for a in 0..<c { for i in 0..<c where i != a { for j in 0..<c where j != a {
@@ -142,32 +144,47 @@ public struct ClassStructure: Sendable {
         classSpectrum = flushingRoundOff(try Eigen.symmetric(classMatrix, vectors: false).values, order: classMatrix.rows)
         crossSpectrum = flushingRoundOff(try Eigen.symmetric(crossMatrix, vectors: false).values, order: crossMatrix.rows)
 
-        // Within term: (I − Π)Ĝ(I − Π) with Π = basis·basisᵀ, = Ĝ − basis·gbᵀ − gb·basisᵀ + basis·M·basisᵀ.
+        // Within term (I − Π)Ĝ(I − Π), Π = basis·basisᵀ, = (I − Π)Q·Ĝ′·Qᵀ(I − Π): its nonzero
+        // eigenvalues are those of S·Ĝ′·S with S = (Qᵀ(I − Π)Q)^{1/2} = (I − Z·Zᵀ)^{1/2} (n′-square), and
+        // the other N are zeros. With ZᵀZ = V·Σ²·Vᵀ, S = I − Z·A·Zᵀ for A = V·diag(1/(1 + √(1 − σ²)))·Vᵀ
+        // (squaring it gives I − Z·V·diag(2a − a²σ²)·Vᵀ·Zᵀ and 2a − a²σ² = 1), so
+        // S·Ĝ′·S = Ĝ′ − ZA·gzᵀ − gz·(ZA)ᵀ + ZA·M·(ZA)ᵀ: rank-C² corrections, no division by a small σ.
+        let zz = try Eigen.symmetric(BLAS.multiply(z, transposeA: true, z), vectors: true)
+        var scaled = zz.vectors!
+        for (j, sigma2) in zz.values.enumerated() {
+            let factor = 1 / (1 + max(1 - sigma2, 0).squareRoot())
+            for i in 0..<scaled.rows { scaled[i, j] *= factor }
+        }
+        let za = BLAS.multiply(z, BLAS.multiply(scaled, zz.vectors!, transposeB: true))   // Z·A, n′ × C²
         var within = g
-        let basisM = BLAS.multiply(basis, between)
-        BLAS.accumulateBlock(basis, rows: 0..<size, cols: 0..<(c * c), gb.transposed, rows: 0..<(c * c), cols: 0..<size,
+        let zaM = BLAS.multiply(za, between)
+        let reducedSize = g.rows
+        BLAS.accumulateBlock(za, rows: 0..<reducedSize, cols: 0..<(c * c), gz.transposed, rows: 0..<(c * c), cols: 0..<reducedSize,
                              alpha: -1, into: &within, at: 0, 0)
-        BLAS.accumulateBlock(gb, rows: 0..<size, cols: 0..<(c * c), basis.transposed, rows: 0..<(c * c), cols: 0..<size,
+        BLAS.accumulateBlock(gz, rows: 0..<reducedSize, cols: 0..<(c * c), za.transposed, rows: 0..<(c * c), cols: 0..<reducedSize,
                              alpha: -1, into: &within, at: 0, 0)
-        BLAS.accumulateBlock(basisM, rows: 0..<size, cols: 0..<(c * c), basis.transposed, rows: 0..<(c * c), cols: 0..<size,
+        BLAS.accumulateBlock(zaM, rows: 0..<reducedSize, cols: 0..<(c * c), za.transposed, rows: 0..<(c * c), cols: 0..<reducedSize,
                              into: &within, at: 0, 0)
-        let bulk = GaussNewtonCoordinates(gram: ClassConditionalMoments.withinClassResidualGram(source), probabilities: p,
-                                          labels: nil, classes: c).matrix
+        let bulk = coordinates.withoutClassMeans(ClassMeanProducts(source), labels: y)
 
-        // Three reductions, most of the cost (about 3.5 s at N·C = 3000 on 2 cores; run one after the
-        // other, since two multi-threaded OpenBLAS reductions at once took twice as long): every
-        // eigenvalue of Ĝ with each eigenvector's products with the gradient probe t and the
-        // between-space basis; and all eigenvalues of the within term and of the bulk (the reduction
-        // dominates, so the whole spectrum costs what its top would).
-        var probes = Matrix(rows: size, cols: 1 + c * c)
-        probes.storage.replaceSubrange(0..<size, with: coordinates.gradientProbe!)
-        probes.storage.replaceSubrange(size..<(size * (1 + c * c)), with: basis.storage)
-        let spectrum = try Eigen.projections(g, onto: probes)
-        withinSpectrum = flushingRoundOff(try Eigen.symmetric(within, vectors: false).values, order: within.rows)
-        bulkSpectrum = flushingRoundOff(try Eigen.symmetric(bulk, vectors: false).values, order: bulk.rows)
+        // Three reductions, most of the cost (about 3.5 s at N·C = 3000 on 2 cores before the null
+        // vectors were taken out, 0.73 of it after; run one after the other, since two multi-threaded
+        // OpenBLAS reductions at once took twice as long): every eigenvalue of Ĝ′ with each
+        // eigenvector's products with the gradient probe t′ and Z; and all eigenvalues of the within
+        // term and of the bulk (the reduction dominates, so the whole spectrum costs what its top would).
+        var probes = Matrix(rows: reducedSize, cols: 1 + c * c)
+        probes.storage.replaceSubrange(0..<reducedSize, with: coordinates.gradientProbe!)
+        probes.storage.replaceSubrange(reducedSize..<(reducedSize * (1 + c * c)), with: z.storage)
+        // The null vectors e_μ ⊗ √p^μ: no gradient (t·e_μ ⊗ √p^μ = 0), and their products with the basis.
+        var nullProducts = Matrix(rows: n, cols: 1 + c * c)
+        let basisProducts = GaussNewtonCoordinates.nullProducts(basis, probabilities: p, classes: c)
+        nullProducts.storage.replaceSubrange(n..<(n * (1 + c * c)), with: basisProducts.storage)
+        let spectrum = GaussNewtonCoordinates.merged(try Eigen.projections(g, onto: probes), zeros: nullProducts)
+        withinSpectrum = flushingRoundOff(try coordinates.eigenvalues(of: within), order: size)
+        bulkSpectrum = flushingRoundOff(try coordinates.eigenvalues(of: bulk), order: size)
         let cos2 = GaussNewtonCoordinates.cosineSquared(values: spectrum.values, projections: spectrum.projections, column: 0,
                                                         gradientNormSquared: coordinates.gradientNormSquared)
-        gaussNewton = GaussNewtonSpectrum(eigenvalues: flushingRoundOff(spectrum.values, order: g.rows), gradientCosineSquared: cos2)
+        gaussNewton = GaussNewtonSpectrum(eigenvalues: flushingRoundOff(spectrum.values, order: size), gradientCosineSquared: cos2)
         levels = (0..<size).map { i in
             ClassStructure.shares(of: (0..<(c * c)).map { spectrum.projections[i, 1 + $0] }, beta: beta, classes: c)
         }

@@ -112,6 +112,11 @@ public struct SpectralProjections: Sendable {
     public var values: [Double]
     /// Row i holds u_iᵀ·X for the eigenvector u_i of `values[i]` (n×r).
     public var projections: Matrix
+
+    public init(values: [Double], projections: Matrix) {
+        precondition(projections.rows == values.count, "one row of projections per eigenvalue")
+        (self.values, self.projections) = (values, projections)
+    }
 }
 
 extension Eigen {

@@ -84,7 +84,7 @@ final class ClassStructureTests: XCTestCase {
         let dense = try Eigen.symmetric(t.g, vectors: true)
         let summed = try Eigen.symmetric(t.classLevel + t.cross + t.within, vectors: false).values
         let top = dense.values[0]
-        for i in 0..<(e.examples * 2) {   // rank N(C − 1) = 24
+        for i in 0..<s.gaussNewton.eigenvalues.count {   // rank N(C − 1) = 24, then the N null vectors' zeros
             XCTAssertEqual(s.gaussNewton.eigenvalues[i], dense.values[i], accuracy: 1e-10 * top, "λ\(i)")
             XCTAssertEqual(summed[i], dense.values[i], accuracy: 1e-10 * top, "sum λ\(i)")
         }
@@ -92,7 +92,7 @@ final class ClassStructureTests: XCTestCase {
         for (name, mine, term) in [("class", s.classSpectrum, t.classLevel), ("cross", s.crossSpectrum, t.cross),
                                    ("within", s.withinSpectrum, t.within)] {
             let reference = try Eigen.symmetric(term, vectors: false).values
-            for i in 0..<min(mine.count, 30) {
+            for i in 0..<mine.count {
                 XCTAssertEqual(mine[i], reference[i], accuracy: 1e-10 * top, "\(name) λ\(i)")
             }
         }
@@ -120,7 +120,7 @@ final class ClassStructureTests: XCTestCase {
             BLAS.accumulateGram(BLAS.multiply(block, f), transpose: false, alpha: 1 / Double(n), into: &bulk)
         }
         let bulkReference = try Eigen.symmetric(bulk, vectors: false).values
-        for i in 0..<10 { XCTAssertEqual(s.bulkSpectrum[i], bulkReference[i], accuracy: 1e-10 * top, "bulk λ\(i)") }
+        for i in 0..<s.bulkSpectrum.count { XCTAssertEqual(s.bulkSpectrum[i], bulkReference[i], accuracy: 1e-10 * top, "bulk λ\(i)") }
         XCTAssertEqual(s.outliers.bulkEdge, s.bulkSpectrum[0])
         // Level shares u_iᵀ G_level u_i / λ_i from the dense eigenvectors.
         let u = dense.vectors!
