@@ -115,6 +115,13 @@ public struct Dataset: Sendable, Equatable {
             throw DataError.invalidArgument(
                 "class \(short) has only \(counts[short]) examples, fewer than the \(n) per class asked for; ask for at most \(counts.min()!) per class or take a class subset first")
         }
+        let kept = Dataset.firstIndices(of: labels, classes: classes, perClass: n)
+        let (x, y) = batch(kept)
+        return Dataset(inputs: x, labels: y, classes: classes, imageShape: imageShape, targets: targetBatch(kept))
+    }
+
+    /// The indices of the first n examples of each class in `labels`, in order (all of a class with fewer).
+    public static func firstIndices(of labels: [Int], classes: Int, perClass n: Int) -> [Int] {
         var taken = [Int](repeating: 0, count: classes)
         var kept: [Int] = []
         kept.reserveCapacity(n * classes)
@@ -122,8 +129,7 @@ public struct Dataset: Sendable, Equatable {
             taken[y] += 1
             kept.append(j)
         }
-        let (x, y) = batch(kept)
-        return Dataset(inputs: x, labels: y, classes: classes, imageShape: imageShape, targets: targetBatch(kept))
+        return kept
     }
 
     /// The targets (outputs × indices.count) of the listed examples, in the order listed; nil for a classification set.

@@ -50,12 +50,7 @@ public enum IDX {
             return Dataset(inputs: Matrix(rows: rows * cols, cols: n, storage: scaledPixels(pixels)), labels: y, classes: classes,
                            imageShape: shape)
         }
-        var taken = [Int](repeating: 0, count: classes)
-        var kept: [Int] = []
-        for (j, label) in y.enumerated() where taken[label] < first {
-            taken[label] += 1
-            kept.append(j)
-        }
+        let kept = Dataset.firstIndices(of: y, classes: classes, perClass: first)
         let size = rows * cols
         var storage: [Double] = []
         storage.reserveCapacity(size * kept.count)
